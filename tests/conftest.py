@@ -1,0 +1,52 @@
+"""Shared fixtures. Tests never touch the network: VAEGAN_OFFLINE is set for the whole session,
+and notebook kernels started by the tests inherit it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["VAEGAN_OFFLINE"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def mnist_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding a verified MNIST cache, built once from the offline source."""
+    from vaegan_utils import data
+
+    directory = tmp_path_factory.mktemp("mnist_cache")
+    previous = os.environ.get("VAEGAN_DATA_DIR")
+    os.environ["VAEGAN_DATA_DIR"] = str(directory)
+    try:
+        assert data.load_mnist(source="offline").source == "offline"
+    finally:
+        if previous is None:
+            os.environ.pop("VAEGAN_DATA_DIR")
+        else:
+            os.environ["VAEGAN_DATA_DIR"] = previous
+    assert (directory / "mnist.npz").exists()
+    return directory
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data directory for one test."""
+    directory = tmp_path / "data"
+    monkeypatch.setenv("VAEGAN_DATA_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def warm_data_dir(data_dir: Path, mnist_cache: Path) -> Path:
+    """A data directory for one test, starting with a valid MNIST cache."""
+    data_dir.mkdir(parents=True)
+    for name in ("mnist.npz", "mnist.sha256"):
+        shutil.copy(mnist_cache / name, data_dir / name)
+    return data_dir

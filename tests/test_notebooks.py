@@ -1,0 +1,122 @@
+"""The notebooks: pairing, clean committed runs, quick-mode execution with checks, nbval.
+
+Each notebook listed in ``_toc.yml`` must have a checker in ``CHECKS`` that asserts on the values
+the notebook records in ``metrics.json`` of its output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from vaegan_utils import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = notebooks.toc_notebooks(ROOT)
+#: Notebooks cheap enough for nbval to re-run at full settings; their tagged cells are compared.
+NBVAL_NOTEBOOKS = ["00_data_tour"]
+
+
+def check_data_tour(metrics: dict) -> None:
+    assert metrics["mnist_train_counts"] == [
+        5923,
+        6742,
+        5958,
+        6131,
+        5842,
+        5421,
+        5918,
+        6265,
+        5851,
+        5949,
+    ]
+    assert sum(metrics["mnist_test_counts"]) == 10000
+    assert metrics["mnist_source"] in {"cache", "offline"}  # never online: the tests are offline
+    assert abs(metrics["mnist_mean_intensity"] - 33.318421449829934 / 255) < 1e-6
+    assert metrics["faces_shape"][1:] == [32, 32]
+    assert 0 < metrics["faces_shape"][0] <= 64
+    assert 0.0 <= metrics["faces_min"] < metrics["faces_max"] <= 1.0
+
+
+CHECKS: dict[str, Callable[[dict], None]] = {
+    "00_data_tour": check_data_tour,
+}
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [path.stem for path in paths]
+
+
+def test_toc_lists_every_notebook_and_each_has_a_check() -> None:
+    on_disk = sorted(path.stem for path in (ROOT / "notebooks").glob("*.py"))
+    assert sorted(_ids(NOTEBOOKS)) == on_disk
+    assert set(CHECKS) == set(on_disk)
+
+
+@pytest.mark.parametrize("py_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_py_and_ipynb_are_paired(py_path: Path) -> None:
+    assert notebooks.pairing_problems(py_path) == []
+
+
+@pytest.mark.parametrize("py_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_committed_ipynb_ran_cleanly_top_to_bottom(py_path: Path) -> None:
+    assert notebooks.execution_problems(py_path.with_suffix(".ipynb")) == []
+
+
+@pytest.mark.parametrize("py_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_committed_ipynb_has_a_parameters_cell_with_quick(py_path: Path) -> None:
+    cells = [
+        c
+        for c in notebooks.jupytext.read(py_path).cells
+        if "parameters" in c.metadata.get("tags", [])
+    ]
+    assert len(cells) == 1
+    assert "quick = False" in cells[0].source and "output_dir" in cells[0].source
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("py_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_in_quick_mode(py_path: Path, tmp_path: Path) -> None:
+    executed = notebooks.execute(
+        py_path,
+        tmp_path / py_path.with_suffix(".ipynb").name,
+        parameters={"quick": True, "output_dir": str(tmp_path / "out")},
+        cwd=ROOT,
+    )
+    assert executed.metadata["papermill"]["parameters"]["quick"] is True
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    CHECKS[py_path.stem](metrics)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", NBVAL_NOTEBOOKS)
+def test_nbval_tagged_cells_reproduce(name: str) -> None:
+    env = {**__import__("os").environ, **notebooks.kernel_environment()}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-kernel-name",
+            notebooks.KERNEL_NAME,
+            "--nbval-sanitize-with",
+            str(ROOT / "tests" / "nbval_sanitize.cfg"),
+            str(ROOT / "notebooks" / f"{name}.ipynb"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
