@@ -101,12 +101,14 @@ def execution_problems(ipynb_path: Path) -> list[str]:
 
 
 def kernel_environment() -> dict[str, str]:
-    """Environment for notebook kernels: an IPython profile that keeps fd-level stderr out."""
+    """Environment for notebook kernels: an IPython profile that keeps fd-level stderr out,
+    and no progress bars."""
     ipython_dir = Path(tempfile.gettempdir()) / "vaegan_utils_ipython"
     profile = ipython_dir / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(_KERNEL_CONFIG)
-    return {"IPYTHONDIR": str(ipython_dir)}
+    # Stored notebooks hold results, not progress bars.
+    return {"IPYTHONDIR": str(ipython_dir), "VAEGAN_PROGRESS": "0"}
 
 
 def execute(

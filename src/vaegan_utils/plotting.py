@@ -76,3 +76,75 @@ def pixel_histograms(datasets: dict[str, np.ndarray], bins: int = 32) -> Figure:
         ax.set_title(name)
     fig.tight_layout()
     return fig
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray, ax: Axes | None = None) -> Axes:
+    """2-D codes ``(n, 2)`` as points, one colour per digit, with a legend."""
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"codes must have shape (n, 2), got {codes.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5.5))
+    cmap = plt.get_cmap("tab10")
+    for digit in range(10):
+        chosen = labels == digit
+        ax.scatter(*codes[chosen].T, s=2, alpha=0.5, color=cmap(digit), label=str(digit))
+    ax.legend(markerscale=5, title="digit", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set(xlabel="$z_1$", ylabel="$z_2$", aspect="equal")
+    return ax
+
+
+def normal_grid(n: int, low: float = 0.05, high: float = 0.95) -> np.ndarray:
+    """An ``(n*n, 2)`` grid of codes at evenly spaced quantiles of N(0, 1), row by row.
+
+    Rows go from high to low ``z_2`` so that the picture's top is the top of the latent plane.
+    """
+    from scipy.stats import norm
+
+    if n <= 0 or not 0 < low < high < 1:
+        raise ValueError(f"need n > 0 and 0 < low < high < 1, got n={n}, low={low}, high={high}")
+    values = norm.ppf(np.linspace(low, high, n))
+    z1, z2 = np.meshgrid(values, values[::-1])
+    return np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
+
+
+def comparison_grid(
+    columns: dict[str, np.ndarray], row_labels: list[str] | None = None, scale: float = 0.7
+) -> Figure:
+    """Images side by side: each entry of ``columns`` is ``(rows, h, w)``, one column each."""
+    names = list(columns)
+    rows = len(columns[names[0]])
+    if any(len(images) != rows for images in columns.values()):
+        raise ValueError("every column must hold the same number of images")
+    fig, axes = plt.subplots(
+        rows, len(names), figsize=(scale * len(names) + 0.6, scale * rows + 0.4), squeeze=False
+    )
+    for col, name in enumerate(names):
+        axes[0, col].set_title(name, fontsize="small")
+        for row in range(rows):
+            ax = axes[row, col]
+            ax.imshow(columns[name][row], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[row], rotation=0, labelpad=10, va="center")
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+def training_curves(
+    runs: dict[str, list[dict]], panels: dict[str, list[str]], x: str = "seconds"
+) -> Figure:
+    """One panel per entry of ``panels`` (title -> record keys), one line per run and key."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2), squeeze=False)
+    for ax, (title, keys) in zip(axes[0], panels.items(), strict=True):
+        for run, records in runs.items():
+            for key in keys:
+                if records and key in records[0]:
+                    xs = [record[x] for record in records]
+                    ax.plot(
+                        xs, [record[key] for record in records], marker=".", label=f"{run}: {key}"
+                    )
+        ax.set(title=title, xlabel="training seconds" if x == "seconds" else x, ylabel="nats")
+        ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig

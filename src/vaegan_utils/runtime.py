@@ -115,3 +115,16 @@ def save_metrics(path: str | os.PathLike[str], metrics: dict[str, Any]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=_to_json) + "\n")
     return target
+
+
+def show_source(obj: Any) -> None:
+    """Display the source of a function or class from ``vaegan_utils`` as a code block.
+
+    The teaching code that lives in the package (loss terms, estimators) is shown in the
+    notebooks this way, so there is one implementation and the reader still sees it.
+    """
+    import inspect
+
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```"))
