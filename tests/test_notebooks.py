@@ -19,7 +19,7 @@ from vaegan_utils import notebooks
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks.toc_notebooks(ROOT)
 #: Notebooks cheap enough for nbval to re-run at full settings; their tagged cells are compared.
-NBVAL_NOTEBOOKS = ["00_data_tour"]
+NBVAL_NOTEBOOKS = ["00_data_tour", "01_elbo"]
 
 
 def check_data_tour(metrics: dict) -> None:
@@ -43,8 +43,39 @@ def check_data_tour(metrics: dict) -> None:
     assert 0.0 <= metrics["faces_min"] < metrics["faces_max"] <= 1.0
 
 
+def check_elbo(metrics: dict) -> None:
+    assert metrics["elbo_violations"] == 0
+    assert metrics["gap_identity_max_error"] < 1e-8
+    assert metrics["tight_gap"] < 1e-8
+    closed, mc, stderr = (
+        metrics[k] for k in ("kl_closed_form", "kl_monte_carlo", "kl_monte_carlo_stderr")
+    )
+    assert abs(closed - mc) < 4 * stderr
+    bounds, log_px = metrics["iwae_bounds"], metrics["log_px"]
+    assert all(bound <= log_px + 0.02 for bound in bounds)
+    assert log_px - bounds[-1] < (log_px - bounds[0]) / 2  # the bound tightened with k
+    assert abs(bounds[0] - metrics["elbo_mean_field"]) < 0.1  # L_1 is the ELBO
+    assert min(metrics["variance_ratio"]) > 1 and metrics["variance_ratio"][-1] > 100
+
+
+def check_vae(metrics: dict) -> None:
+    """Bounds that an untrained (543 nats) or a z-ignoring model (KL = 0) cannot meet."""
+    grey, binary = metrics["grey"], metrics["binary"]
+    assert metrics["quick"] is True
+    assert abs(grey["neg_elbo"] - grey["reconstruction"] - grey["kl"]) < 1e-3
+    assert grey["neg_elbo"] < 160 and grey["kl"] > 5 and grey["active_units"] >= 5
+    assert grey["reconstruction"] > grey["entropy_floor"] > 40
+    assert binary["neg_elbo"] < 175 and binary["kl"] > 5
+    # The importance-weighted estimate is tighter than the ELBO, but only by a few nats.
+    assert 0 < binary["iwae_gain"] < 20
+    assert binary["iwae_nll"] < binary["neg_elbo"]
+    assert metrics["vae_2d"]["test_neg_elbo"] < 220
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "00_data_tour": check_data_tour,
+    "01_elbo": check_elbo,
+    "02_vae_mnist": check_vae,
 }
 
 

@@ -1,0 +1,83 @@
+"""Time a notebook at full settings from scratch and check its targets.
+
+    python benchmarks/run_notebook.py 02_vae_mnist            # time it, print the targets
+    python benchmarks/run_notebook.py 02_vae_mnist --write    # ... and store the executed .ipynb
+
+The notebook's output directory is emptied first, so every model is trained, not loaded. Results
+go to outputs/benchmarks/NAME.json. Targets are the issue tracker's, measured on the machine that
+runs this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+
+from vaegan_utils import notebooks, runtime
+
+Target = tuple[str, Callable[[dict, float], object], Callable[[object], bool]]
+
+TARGETS: dict[str, list[Target]] = {
+    "02_vae_mnist": [
+        ("full notebook wall time <= 240 s", lambda m, wall: round(wall, 1), lambda v: v <= 240),
+        (
+            "grey test -ELBO <= 100 nats within 45 s of training",
+            lambda m, wall: m["grey"]["best_neg_elbo_within_45s"],
+            lambda v: v <= 100,
+        ),
+        (
+            "binarized -log p(x) (IWAE) <= 92 nats",
+            lambda m, wall: round(m["binary"]["iwae_nll"], 2),
+            lambda v: v <= 92,
+        ),
+        (
+            "moonshot: binarized -log p(x) <= 90 nats",
+            lambda m, wall: round(m["binary"]["iwae_nll"], 2),
+            lambda v: v <= 90,
+        ),
+    ],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("name", help="notebook name, e.g. 02_vae_mnist")
+    parser.add_argument("--write", action="store_true", help="store the executed .ipynb")
+    args = parser.parse_args()
+    root = notebooks.repo_root()
+    py_path = root / "notebooks" / f"{args.name}.py"
+    if not py_path.exists():
+        parser.error(f"no notebook {py_path}")
+    out = root / "outputs" / args.name
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    notebooks.execute(py_path, py_path.with_suffix(".ipynb") if args.write else None, cwd=root)
+    wall = time.perf_counter() - start
+    metrics = json.loads((out / "metrics.json").read_text())
+    rows = []
+    for label, measure, check in TARGETS.get(args.name, []):
+        value = measure(metrics, wall)
+        rows.append({"target": label, "measured": value, "met": bool(check(value))})
+    report = {
+        "notebook": args.name,
+        "wall_seconds": round(wall, 1),
+        "machine": f"{platform.machine()}, {runtime.device_name()}",
+        "targets": rows,
+        "metrics": metrics,
+    }
+    print(f"{args.name}: {wall:.1f} s wall on {report['machine']}")
+    for row in rows:
+        print(f"  [{'met' if row['met'] else 'MISSED'}] {row['target']}: {row['measured']}")
+    runtime.save_metrics(root / "outputs" / "benchmarks" / f"{args.name}.json", report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
