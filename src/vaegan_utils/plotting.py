@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
@@ -148,3 +150,38 @@ def training_curves(
         ax.legend(fontsize="x-small")
     fig.tight_layout()
     return fig
+
+
+def save_frame(images: np.ndarray, rows: int, cols: int, path: str | Path, scale: int = 2) -> Path:
+    """Tile images in [0, 1] into one grid and save it as a PNG (``scale`` x nearest-neighbour)."""
+    from PIL import Image
+
+    mosaic = tile_images(np.clip(images, 0.0, 1.0), rows, cols)
+    pixels = np.round(mosaic * 255).astype(np.uint8)
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def save_gif(frames: list[Path], path: str | Path, duration_ms: int = 150) -> Path:
+    """An animated GIF from PNG frames, looping, the last frame held three times as long."""
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("frames is empty: save at least one frame first")
+    images = [Image.open(frame).convert("L") for frame in frames]
+    durations = [duration_ms] * (len(images) - 1) + [3 * duration_ms]
+    path = Path(path)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    return path
+
+
+def gif_html(path: str | Path, width: int = 360) -> str:
+    """An ``<img>`` tag with the GIF inlined, for ``IPython.display.HTML`` (books and Colab)."""
+    import base64
+
+    payload = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img src="data:image/gif;base64,{payload}" width="{width}"/>'

@@ -118,12 +118,16 @@ def fit_or_load(
     name: str,
     evaluate: Callable[[], dict[str, float]] | None = None,
     retrain: bool = False,
+    steps_per_epoch: int | None = None,
 ) -> EpochLog:
     """Train ``model`` for ``epochs``, or load its finished weights from ``directory``.
 
     - finished weights ``{name}.weights.h5`` present (and ``retrain`` false): load them;
     - otherwise train, resuming from ``{name}_backup/`` if an earlier run was interrupted,
       then save the weights. The epoch log is kept in ``{name}_log.json``.
+
+    ``steps_per_epoch`` makes an "epoch" a fixed number of steps over a repeated dataset: the
+    interval between evaluations.
     """
     if epochs <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
@@ -142,6 +146,7 @@ def fit_or_load(
     model.fit(
         dataset,
         epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
         verbose=0,
         shuffle=False,  # the input pipeline shuffles
         callbacks=[backup, log, ProgressBar(epochs, name)],

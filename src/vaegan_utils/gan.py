@@ -1,0 +1,194 @@
+"""DCGAN building blocks for 28x28 (MNIST) and square face images: models and losses.
+
+The architecture follows the book's seed: the discriminator is three convolutions (each followed
+by batch norm and dropout), a dense layer and a dense layer to one logit; the generator maps z
+through a dense layer to a small feature map, batch norm, reshape, a resize to a larger map and
+transposed convolutions (each followed by batch norm), the last with a sigmoid to [0, 1] images.
+Widths are chosen so that a training step takes tens of milliseconds on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+def build_generator(
+    latent_dim: int = 64,
+    image_size: int = 28,
+    channels: int = 1,
+    width: int = 32,
+    batch_norm: bool = True,
+    name: str = "generator",
+) -> keras.Model:
+    """z ``(batch, latent_dim)`` -> images ``(batch, size, size)`` (grey) or ``(..., channels)``.
+
+    ``image_size`` must be 4 times a whole number (28: MNIST, 32 or 64: faces).
+    """
+    if latent_dim <= 0 or width <= 0:
+        raise ValueError(f"latent_dim and width must be positive, got {latent_dim}, {width}")
+    if image_size % 4 or image_size < 8:
+        raise ValueError(f"image_size must be a multiple of 4 and >= 8, got {image_size}")
+    quarter = image_size // 4
+
+    def norm(x):
+        return layers.BatchNormalization(momentum=0.9)(x) if batch_norm else x
+
+    z = keras.Input(shape=(latent_dim,))
+    x = layers.Dense(4 * 4 * 2 * width)(z)
+    x = layers.LeakyReLU(0.2)(norm(x))
+    x = layers.Reshape((4, 4, 2 * width))(x)  # (b, 4, 4, 2w)
+    x = layers.Resizing(quarter, quarter, interpolation="bilinear")(x)  # -> (b, size/4, size/4, 2w)
+    x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same")(x)  # -> size/2
+    x = layers.LeakyReLU(0.2)(norm(x))
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)  # -> (b, size, size, w)
+    x = layers.LeakyReLU(0.2)(norm(x))
+    x = layers.Conv2DTranspose(channels, 3, padding="same", activation="sigmoid")(x)
+    if channels == 1:
+        x = layers.Reshape((image_size, image_size))(x)  # (b, size, size, 1) -> (b, size, size)
+    return keras.Model(z, x, name=name)
+
+
+def build_discriminator(
+    image_size: int = 28,
+    channels: int = 1,
+    width: int = 32,
+    batch_norm: bool = True,
+    dropout: float = 0.3,
+    name: str = "discriminator",
+) -> keras.Model:
+    """Images ``(batch, size, size[, channels])`` in [0, 1] -> one logit each, ``(batch, 1)``."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    shape = (image_size, image_size) if channels == 1 else (image_size, image_size, channels)
+    images = keras.Input(shape=shape)
+    x = layers.Reshape((image_size, image_size, channels))(images)
+    x = layers.Rescaling(2.0, offset=-1.0)(x)  # [0, 1] -> [-1, 1]
+    for filters, strides in ((width, 2), (2 * width, 2), (2 * width, 1)):  # size -> size/4
+        x = layers.Conv2D(filters, 4 if strides == 2 else 3, strides=strides, padding="same")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)  # (b, size/4 * size/4 * 2w)
+    x = layers.Dense(128)(x)
+    x = layers.LeakyReLU(0.2)(x)
+    logit = layers.Dense(1)(x)
+    return keras.Model(images, logit, name=name)
+
+
+def discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
+    """−½[log D(x) + log(1 − D(G(z)))], averaged over the batch.
+
+    The two cross-entropies are *averaged* (the seed's convention), so that at D's chance level
+    both players' losses equal log 2 and the balance rule compares like with like. A
+    ``real_label`` below 1 is one-sided label smoothing.
+    """
+    real = real_label * ops.softplus(-real_logits) + (1.0 - real_label) * ops.softplus(real_logits)
+    return 0.5 * (ops.mean(real) + ops.mean(ops.softplus(fake_logits)))
+
+
+def generator_loss(fake_logits, saturating: bool = False):
+    """The generator's loss, averaged over the batch.
+
+    Non-saturating (default): −log D(G(z)), which has strong gradients exactly when D rejects the
+    fakes. Saturating (the minimax original): log(1 − D(G(z))), whose gradient vanishes then.
+    """
+    if saturating:
+        return -ops.mean(ops.softplus(fake_logits))  # log(1 − σ(l)) = −softplus(l)
+    return ops.mean(ops.softplus(-fake_logits))  # −log σ(l) = softplus(−l)
+
+
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other, one compiled step at a time.
+
+    Each step draws z, generates fakes once and computes both losses from that one forward pass.
+    The discriminator's update uses its own gradients; the generator's gradients flow through the
+    discriminator without changing its weights. With ``balance=True`` the seed's balance rule
+    pauses the side that is ahead: D is not updated when its loss is less than half of G's, and
+    G is not updated when its loss is less than half of D's. The rule runs inside the compiled
+    step (``tf.cond``), with no round trip to Python.
+
+    Logged per step (averaged over each ``fit`` epoch): both losses, whether each side was paused,
+    and the norm of the generator's gradient.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        balance: bool = True,
+        saturating: bool = False,
+        real_label: float = 1.0,
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not 0.5 < real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim, self.balance = latent_dim, balance
+        self.saturating, self.real_label = saturating, real_label
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        names = ("d_loss", "g_loss", "d_paused", "g_paused", "g_grad_norm")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # both players are functional models, built already
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # Build the optimizer states now: variables cannot be created inside tf.cond.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def train_step(self, real):
+        import tensorflow as tf
+
+        if isinstance(real, tuple):  # train_on_batch passes (x, y, sample_weight)
+            real = real[0]
+        z = keras.random.normal((tf.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake = self.generator(z, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            g_loss = generator_loss(fake_logits, self.saturating)
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        d_grads = d_tape.gradient(d_loss, d_vars)
+        g_grads = g_tape.gradient(g_loss, g_vars)
+
+        # The balance rule: the side whose loss is less than half the other's sits this step out.
+        # (The saturating G loss is negative, so the rule always compares the non-saturating one.)
+        g_level = generator_loss(fake_logits, saturating=False)
+        train_d = tf.logical_or(not self.balance, d_loss * 2.0 >= g_level)
+        train_g = tf.logical_or(not self.balance, g_level * 2.0 >= d_loss)
+
+        def apply(optimizer, grads, variables):
+            def update():
+                optimizer.apply(grads, variables)
+                return tf.constant(True)
+
+            return update
+
+        tf.cond(train_d, apply(self.d_optimizer, d_grads, d_vars), lambda: tf.constant(False))
+        tf.cond(train_g, apply(self.g_optimizer, g_grads, g_vars), lambda: tf.constant(False))
+
+        values = {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_paused": 1.0 - ops.cast(train_d, "float32"),
+            "g_paused": 1.0 - ops.cast(train_g, "float32"),
+            "g_grad_norm": ops.sqrt(sum(ops.sum(ops.square(g)) for g in g_grads)),
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
