@@ -72,10 +72,23 @@ def check_vae(metrics: dict) -> None:
     assert metrics["vae_2d"]["test_neg_elbo"] < 220
 
 
+def check_gan(metrics: dict) -> None:
+    """A broken train step leaves the step-0 scores (score ~1, Fréchet ~380) where they were."""
+    start, final, real = metrics["start"], metrics["final"], metrics["real"]
+    assert metrics["quick"] is True and metrics["steps"] == 400
+    assert real["score"] > 9.0 and real["frechet"] < 5.0
+    assert final["score"] > start["score"] + 1.5
+    assert final["frechet"] < 0.6 * start["frechet"]
+    assert sum(final[f"class_{d}"] > 0.01 for d in range(10)) >= 6  # not collapsed to a few digits
+    assert 0.0 <= metrics["d_paused_fraction"] <= 1.0 and len(metrics["history"]) == 4
+    assert all(record["train_g_grad_norm"] > 0 for record in metrics["history"])
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "00_data_tour": check_data_tour,
     "01_elbo": check_elbo,
     "02_vae_mnist": check_vae,
+    "03_gan_mnist": check_gan,
 }
 
 
