@@ -57,3 +57,23 @@ def test_save_metrics_converts_numpy(tmp_path: Path) -> None:
 def test_output_dir_is_created(tmp_path: Path) -> None:
     directory = runtime.output_dir(tmp_path / "a" / "b")
     assert directory.is_dir()
+
+
+def test_glued_strings_render_without_quotes() -> None:
+    from IPython.core.formatters import PlainTextFormatter
+
+    recorded = {}
+
+    import myst_nb
+
+    original = myst_nb.glue
+
+    def capture(name, value, display=True):
+        recorded[name] = value
+
+    myst_nb.glue = capture
+    try:
+        runtime.glue("number", "7.91")
+    finally:
+        myst_nb.glue = original
+    assert PlainTextFormatter()(recorded["number"]) == "7.91"

@@ -79,12 +79,24 @@ def run_card(seed: int | None = None, **extra: Any) -> str:
     return " · ".join(parts)
 
 
+class _Text:
+    """A string whose text/plain representation is the string itself, without quotes."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the book's ``{glue}`` roles.
 
     Uses ``myst_nb.glue`` when it is installed (the book build); elsewhere (Colab) it shows the
     value only if ``display`` is true, so the notebook runs the same without the book tool chain.
     """
+    if isinstance(value, str):
+        value = _Text(value)  # shown as is: a str's repr would wrap it in quotes in the book
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

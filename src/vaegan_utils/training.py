@@ -139,6 +139,9 @@ def fit_or_load(
         log_path.unlink(missing_ok=True)
     log = EpochLog(log_path, evaluate)
     if weights.exists() and len(log.records) == epochs:
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(model.trainable_variables)  # so that its saved state loads too
         model.load_weights(weights)
         logger.info("%s: loaded trained weights from %s (delete it to retrain)", name, weights)
         return log
