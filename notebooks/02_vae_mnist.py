@@ -80,9 +80,8 @@ print(runtime.run_card(seed=seed, quick=quick))
 
 # %%
 grey = data.load_mnist(n_train=n_train, seed=seed)
-binary = data.load_mnist(binarize_mode="dynamic", n_train=n_train, seed=seed)
 x_test, y_test = grey.x_test, grey.y_test  # (10000, 28, 28) in [0, 1]
-x_test_binary = binary.x_test  # (10000, 28, 28) in {0, 1}
+x_test_binary = data.binarize(x_test, seed=seed)  # (10000, 28, 28) in {0, 1}, drawn once
 print(f"train {grey.x_train.shape}, test {x_test.shape}, source: {grey.source}")
 
 # %% [markdown]
@@ -234,7 +233,7 @@ plt.show()
 
 # %%
 vae_bin, log_bin = train(
-    "vae_binary", latent_dim, hidden, binary.x_train, x_test_binary, epochs_binary, binarize=True
+    "vae_binary", latent_dim, hidden, grey.x_train, x_test_binary, epochs_binary, binarize=True
 )
 bin_terms = vae.elbo_terms(vae_bin.encoder, vae_bin.decoder, x_test_binary, seed=seed)
 bin_active = vae.active_units(vae_bin.encoder, x_test_binary)

@@ -138,12 +138,14 @@ runtime.show_source(gan.GAN.train_step)
 # %% [markdown]
 # ## Training
 #
-# Adam with $\beta_1 = 0.5$ for both players, as in DCGAN, and a learning rate of $5\cdot10^{-4}$
-# (2.5 times DCGAN's: with these small networks and a 10,000-step budget it learns faster). Every
+# Adam with $\beta_1 = 0.5$ for both players, as in DCGAN, and a learning rate of
+# {glue:}`gan_learning_rate` (DCGAN used $2\cdot10^{-4}$; with these small networks and a 10,000-step
+# budget a larger one learned faster here). Every
 # `eval_every` steps we score `eval_samples` fresh samples and save a snapshot of a fixed grid of
 # 64 codes, so the snapshots show the *same* $z$ maturing.
 
 # %%
+runtime.glue("gan_learning_rate", f"{learning_rate:g}")
 model = gan.GAN(generator, discriminator, latent_dim, balance=balance, seed=seed)
 model.compile(
     d_optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5),

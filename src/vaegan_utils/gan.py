@@ -140,7 +140,7 @@ class GAN(keras.Model):
         return list(self.trackers.values())
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
+        super().compile(optimizer=None, **kwargs)  # the two players have their own optimizers
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         # Build the optimizer states now: variables cannot be created inside tf.cond.
         d_optimizer.build(self.discriminator.trainable_variables)
