@@ -8,6 +8,7 @@ import logging
 import socket
 import time
 import types
+import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,26 @@ def test_faces_online_source_is_cached(data_dir: Path, monkeypatch: pytest.Monke
     again = data.load_faces(size=data.LFW_CACHE_SIZE)
     assert again.source == "cache" and len(calls) == 1
     np.testing.assert_array_equal(faces.images, again.images)
+
+
+def test_faces_online_passes_scikit_learns_own_validation(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real fetch_lfw_people (which validates its arguments first), with only its download
+    replaced by one that fails as it does without a network."""
+    import sklearn.datasets._lfw as lfw
+
+    attempts = []
+
+    def no_network(*args, **kwargs):
+        attempts.append(args)
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setenv("VAEGAN_OFFLINE", "0")
+    monkeypatch.setattr(lfw, "_fetch_remote", no_network)
+    with pytest.raises(FileNotFoundError, match="cannot download LFW"):
+        data._faces_online(color=False)
+    assert len(attempts) == 1  # it got as far as downloading, once
 
 
 @pytest.mark.parametrize(

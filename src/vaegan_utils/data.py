@@ -377,7 +377,7 @@ def _faces_online(color: bool) -> dict[str, np.ndarray]:
         ) from error
     options: dict[str, object] = {}
     if "n_retries" in inspect.signature(fetch_lfw_people).parameters:  # scikit-learn >= 1.5
-        options["n_retries"] = 0
+        options["n_retries"] = 1  # the fewest it accepts: fail fast where there is no network
     with _socket_timeout(NETWORK_TIMEOUT), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "Retry downloading": we report it ourselves
         try:
