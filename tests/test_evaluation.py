@@ -98,3 +98,48 @@ def test_scorer_on_real_digits(test_digits: data.MNIST) -> None:
     )
     blank = scorer.score(np.zeros((500, 28, 28), np.float32))
     assert blank["score"] < 1.5 and blank["frechet"] > 50 * train["frechet"]
+
+
+def test_score_record_is_flat(test_digits: data.MNIST) -> None:
+    scorer = evaluation.Scorer.from_real(test_digits.x_test)
+    digit = test_digits.x_test[:1]  # "generated" images that are all one real digit
+    record = scorer.score_record(np.repeat(digit, 300, axis=0))
+    assert set(record) == {"score", "frechet", "min_class_fraction"} | {
+        f"class_{k}" for k in range(10)
+    }
+    assert all(isinstance(value, float) for value in record.values())
+    assert record[f"class_{test_digits.y_test[0]}"] == 1.0 and record["min_class_fraction"] == 0.0
+    assert record["score"] == pytest.approx(1.0, abs=1e-3)
+    real = scorer.score_record(test_digits.x_train[:1000])
+    assert real["min_class_fraction"] > 0.05
+    assert sum(real[f"class_{k}"] for k in range(10)) == pytest.approx(1.0)
+
+
+def test_nearest_with_ratio_matches_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    originals = rng.random((50, 4, 4))
+    pool = np.concatenate([originals, originals[:, :, ::-1]])  # images and their mirrors
+    ids = np.tile(np.arange(50), 2)
+    samples = rng.random((20, 4, 4))
+    found = evaluation.nearest_with_ratio(samples, pool, ids, batch_size=6)
+    d = cdist(samples.reshape(20, -1), pool.reshape(100, -1))
+    nearest = d.argmin(1)
+    np.testing.assert_array_equal(found.index, nearest)
+    np.testing.assert_allclose(found.distance, d.min(1), rtol=1e-9)
+    d[ids[None, :] == ids[nearest][:, None]] = np.inf  # neither the nearest nor its mirror
+    np.testing.assert_allclose(found.ratio, found.distance / d.min(1), rtol=1e-9)
+
+
+def test_ratio_test_tells_copies_from_averages() -> None:
+    rng = np.random.default_rng(4)
+    pool = rng.random((40, 6, 6))
+    copies = pool[:5] + rng.normal(0, 0.01, (5, 6, 6))
+    average = np.repeat(pool.mean(0, keepdims=True), 5, axis=0)  # near everything, copies nothing
+    found = evaluation.nearest_with_ratio(np.concatenate([copies, average]), pool)
+    assert np.all(found.ratio[:5] < 0.1) and np.all(found.ratio[5:] > 0.8)
+    np.testing.assert_array_equal(found.index[:5], np.arange(5))
+    # Leave-one-out: a pool image is not its own neighbour.
+    loo = evaluation.nearest_with_ratio(pool, pool, exclude_ids=np.arange(40))
+    assert np.all(loo.index != np.arange(40)) and np.all(loo.ratio <= 1.0)
+    with pytest.raises(ValueError, match="pool_ids"):
+        evaluation.nearest_with_ratio(pool, pool, pool_ids=np.arange(3))

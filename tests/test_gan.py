@@ -22,6 +22,17 @@ def test_model_shapes(size: int, channels: int) -> None:
     assert tuple(discriminator(images).shape) == (3, 1)
 
 
+def test_sample_draws_new_codes_from_a_seed_generator_and_fixed_ones_from_an_int() -> None:
+    generator = gan.build_generator(8, image_size=8, width=4)
+    fixed = gan.sample(generator, 5, seed=3)
+    assert fixed.shape == (5, 8, 8) and isinstance(fixed, np.ndarray)
+    np.testing.assert_array_equal(fixed, gan.sample(generator, 5, seed=3, batch_size=2))
+    stream = keras.random.SeedGenerator(3)
+    assert not np.array_equal(gan.sample(generator, 5, stream), gan.sample(generator, 5, stream))
+    with pytest.raises(ValueError, match="n must be"):
+        gan.sample(generator, 0, seed=0)
+
+
 @pytest.mark.parametrize("size", [30, 4])
 def test_generator_rejects_bad_sizes(size: int) -> None:
     with pytest.raises(ValueError, match="image_size"):

@@ -45,3 +45,70 @@ def test_examples_per_class_orders_by_class() -> None:
 def test_pixel_histograms_one_panel_per_dataset() -> None:
     fig = plotting.pixel_histograms({"a": np.zeros((2, 4, 4)), "b": np.ones((2, 4, 4))})
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+
+
+def test_balance_curves_plot_the_log() -> None:
+    records = [
+        {
+            "epoch": k,
+            "train_d_loss": d,
+            "train_g_loss": g,
+            "train_d_paused": p,
+            "train_g_paused": 0.0,
+        }
+        for k, d, g, p in ((1, 0.4, 1.2, 0.5), (2, 0.6, 0.9, 0.25))
+    ]
+    fig = plotting.balance_curves(records, steps_per_record=100)
+    loss_ax, ratio_ax, pause_ax = fig.axes
+    steps, ratio = ratio_ax.lines[0].get_data()
+    np.testing.assert_allclose(steps, [100, 200])
+    np.testing.assert_allclose(ratio, [0.4 / 1.2, 0.6 / 0.9])
+    np.testing.assert_allclose(pause_ax.lines[0].get_ydata(), [50.0, 25.0])
+    with pytest.raises(ValueError, match="records"):
+        plotting.balance_curves([], 100)
+
+
+@pytest.mark.parametrize(("shape", "mode"), [((4, 5, 5), "L"), ((4, 5, 5, 3), "RGB")])
+def test_gif_keeps_grey_or_colour(tmp_path, shape: tuple[int, ...], mode: str) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    frames = [
+        plotting.save_frame(rng.random(shape), 2, 2, tmp_path / f"f{k}.png", scale=1)
+        for k in range(3)
+    ]
+    gif = Image.open(plotting.save_gif(frames, tmp_path / "a.gif"))
+    assert gif.n_frames == 3 and gif.size == (11, 11)
+    assert gif.convert("RGB").getbands() == ("R", "G", "B")
+    first = np.asarray(gif.convert("RGB"), np.int16)
+    png = np.asarray(Image.open(frames[0]).convert("RGB"), np.int16)
+    # Grey frames survive exactly; colour frames are quantised to GIF's 256-colour palette.
+    assert np.abs(first - png).mean() < (0.5 if mode == "L" else 12)
+
+
+def test_seed_bands_draw_the_mean_and_the_range() -> None:
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    runs = {"a": np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 9.0]]), "b": np.ones((3, 3))}
+    plotting.seed_bands(ax, np.array([10, 20, 30]), runs)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.0, 3.0, 6.0])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 1.0 and band.max() == 9.0
+    assert [line.get_label() for line in ax.lines] == ["a", "b"]
+    with pytest.raises(ValueError, match="points"):
+        plotting.seed_bands(ax, np.arange(4), runs)
+    plt.close("all")
+
+
+def test_show_frames_titles_each_saved_step(tmp_path) -> None:
+    import matplotlib.pyplot as plt
+
+    for step in (0, 250):
+        plotting.save_frame(np.zeros((4, 3, 3)), 2, 2, plotting.frame_path(tmp_path, step))
+    assert plotting.frame_path(tmp_path, 250).name == "step_00250.png"
+    fig = plotting.show_frames(tmp_path, [0, 250])
+    assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 250"]
+    with pytest.raises(FileNotFoundError, match="500"):
+        plotting.show_frames(tmp_path, [0, 500])
+    plt.close("all")

@@ -77,3 +77,14 @@ def test_glued_strings_render_without_quotes() -> None:
     finally:
         myst_nb.glue = original
     assert PlainTextFormatter()(recorded["number"]) == "7.91"
+
+
+def test_configure_logging_shows_ours_once_and_hides_tensorflow_warnings(capsys) -> None:
+    import logging
+
+    runtime.configure_logging()
+    runtime.configure_logging()  # a second call adds no second handler
+    logging.getLogger("vaegan_utils.data").info("hello")
+    assert capsys.readouterr().out == "[vaegan_utils.data] hello\n"
+    assert not logging.getLogger("tensorflow").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("tensorflow").isEnabledFor(logging.ERROR)

@@ -43,6 +43,66 @@ def test_image_batches_reject_bad_batch_sizes(batch_size: int) -> None:
         training.image_batches(_images(), batch_size)
 
 
+def _candidates(image: np.ndarray, max_shift: int) -> list[np.ndarray]:
+    """Every flip/shift of one image the augmentation may produce, built with numpy alone."""
+    pad = [(max_shift, max_shift)] * 2 + [(0, 0)] * (image.ndim - 2)
+    out = []
+    for source in (image, image[:, ::-1]):
+        padded = np.pad(source, pad, mode="reflect")
+        h, w = image.shape[:2]
+        for dy in range(2 * max_shift + 1):
+            for dx in range(2 * max_shift + 1):
+                out.append(padded[dy : dy + h, dx : dx + w])
+    return out
+
+
+@pytest.mark.parametrize("shape", [(40, 6, 7), (40, 6, 7, 3)])
+def test_flip_and_shift_matches_a_numpy_oracle(shape: tuple[int, ...]) -> None:
+    images = np.random.default_rng(1).random(shape).astype(np.float32)
+    out = training.flip_and_shift(images, [3, 4], flip=True, max_shift=2).numpy()
+    assert out.shape == images.shape
+    chosen = []
+    for image, result in zip(images, out, strict=True):
+        matches = [k for k, c in enumerate(_candidates(image, 2)) if np.array_equal(c, result)]
+        assert matches, "an output is no flip/shift of its input"
+        chosen.append(matches[0])
+    # Per-image draws: several different transforms in one batch, mirrored and not.
+    assert len(set(chosen)) > 10
+    assert min(chosen) < 25 <= max(chosen)
+    again = training.flip_and_shift(images, [3, 4], flip=True, max_shift=2).numpy()
+    np.testing.assert_array_equal(out, again)  # stateless: same seed, same draw
+    other = training.flip_and_shift(images, [3, 5], flip=True, max_shift=2).numpy()
+    assert not np.array_equal(out, other)
+
+
+def test_flip_and_shift_off_is_identity_and_flip_only_mirrors() -> None:
+    images = _images(32)
+    np.testing.assert_array_equal(
+        training.flip_and_shift(images, [0, 1], flip=False, max_shift=0), images
+    )
+    mirrored = training.flip_and_shift(images, [0, 1], flip=True, max_shift=0).numpy()
+    same = [np.array_equal(a, b) for a, b in zip(mirrored, images, strict=True)]
+    flipped = [np.array_equal(a, b[:, ::-1]) for a, b in zip(mirrored, images, strict=True)]
+    assert all(s or f for s, f in zip(same, flipped, strict=True))
+    assert 6 <= sum(flipped) <= 26  # about half of 32
+
+
+def test_image_batches_augment_afresh_every_epoch() -> None:
+    images = _images(64)
+    dataset = training.image_batches(images, 16, shuffle=False, flip=True, max_shift=1)
+    first, second = np.concatenate(list(dataset)), np.concatenate(list(dataset))
+    assert first.shape == images.shape
+    assert not np.array_equal(first, second)
+    for image, result in zip(images, first, strict=True):
+        assert any(np.array_equal(c, result) for c in _candidates(image, 1))
+
+
+@pytest.mark.parametrize("max_shift", [-1, 4, 1.5])
+def test_augmentation_rejects_bad_shifts(max_shift: object) -> None:
+    with pytest.raises(ValueError, match="max_shift"):
+        training.image_batches(_images(), 8, max_shift=max_shift)
+
+
 def _regression(seed: int = 0) -> tuple[keras.Model, object]:
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)

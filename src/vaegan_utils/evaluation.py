@@ -95,6 +95,18 @@ class Scorer:
             "class_fractions": fractions.tolist(),
         }
 
+    def score_record(self, images: np.ndarray) -> dict[str, float]:
+        """:meth:`score` as a flat record of floats for an epoch log: ``score``, ``frechet``,
+        ``min_class_fraction`` and ``class_0`` … ``class_9``."""
+        result = self.score(images)
+        fractions = result.pop("class_fractions")
+        return {
+            "score": float(result["score"]),
+            "frechet": float(result["frechet"]),
+            "min_class_fraction": float(min(fractions)),
+            **{f"class_{digit}": float(fraction) for digit, fraction in enumerate(fractions)},
+        }
+
 
 def features_and_probabilities(
     classifier: keras.Model, images: np.ndarray, batch_size: int = 1000
@@ -149,3 +161,58 @@ def nearest_neighbours(samples: np.ndarray, pool: np.ndarray, batch_size: int = 
         distances = pool_norms[None, :] - 2.0 * flat @ flat_pool.T  # + ‖x‖², constant per row
         indices.append(distances.argmin(1))
     return np.concatenate(indices)
+
+
+@dataclass
+class Nearest:
+    """Each sample's nearest pool image and how distinctly nearest it is."""
+
+    index: np.ndarray  # (n,) pool index of the nearest image
+    distance: np.ndarray  # (n,) Euclidean distance d1 to it
+    ratio: np.ndarray  # (n,) d1 / d2, d2: distance to the nearest image of another identity
+
+
+def nearest_with_ratio(
+    samples: np.ndarray,
+    pool: np.ndarray,
+    pool_ids: np.ndarray | None = None,
+    exclude_ids: np.ndarray | None = None,
+    batch_size: int = 256,
+) -> Nearest:
+    """Nearest pool image of each sample, with the ratio test for copies.
+
+    A copy of a pool image is much nearer to it than to anything else (``ratio`` near 0); a
+    blurry average of many images is about as near to several (``ratio`` near 1), even when its
+    distance is small. ``pool_ids`` marks pool images that are versions of one original (a face
+    and its mirror image share an id): the second distance is to the nearest *other* id.
+    ``exclude_ids`` gives, per sample, an id it may not match (leave-one-out for pool members).
+    """
+    pool_ids = np.arange(len(pool)) if pool_ids is None else np.asarray(pool_ids)
+    if pool_ids.shape != (len(pool),):
+        raise ValueError(f"pool_ids must hold one id per pool image, got {pool_ids.shape}")
+    if exclude_ids is not None and np.shape(exclude_ids) != (len(samples),):
+        raise ValueError(f"exclude_ids must hold one id per sample, got {np.shape(exclude_ids)}")
+    if len(np.unique(pool_ids)) < (3 if exclude_ids is not None else 2):
+        raise ValueError("the pool needs images of at least two ids left to compare; enlarge it")
+    flat_pool = pool.reshape(len(pool), -1).astype(np.float64)
+    pool_norms = np.sum(flat_pool**2, axis=1)
+    index, first, second = [], [], []
+    for start in range(0, len(samples), batch_size):
+        flat = (
+            samples[start : start + batch_size].reshape(-1, flat_pool.shape[1]).astype(np.float64)
+        )
+        squared = np.sum(flat**2, axis=1)[:, None] + pool_norms[None, :] - 2.0 * flat @ flat_pool.T
+        distances = np.sqrt(np.maximum(squared, 0.0))  # (batch, pool)
+        if exclude_ids is not None:
+            own = np.asarray(exclude_ids)[start : start + batch_size]
+            distances[pool_ids[None, :] == own[:, None]] = np.inf
+        nearest = distances.argmin(1)
+        rows = np.arange(len(flat))
+        index.append(nearest)
+        first.append(distances[rows, nearest])
+        distances[pool_ids[None, :] == pool_ids[nearest][:, None]] = np.inf
+        second.append(distances.min(1))
+    d1, d2 = np.concatenate(first), np.concatenate(second)
+    return Nearest(
+        np.concatenate(index), d1, np.divide(d1, d2, out=np.zeros_like(d1), where=d2 > 0)
+    )

@@ -10,6 +10,7 @@ Widths are chosen so that a training step takes tens of milliseconds on two CPU 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -75,6 +76,19 @@ def build_discriminator(
     x = layers.LeakyReLU(0.2)(x)
     logit = layers.Dense(1)(x)
     return keras.Model(images, logit, name=name)
+
+
+def sample(
+    generator: keras.Model, n: int, seed: int | keras.random.SeedGenerator, batch_size: int = 500
+) -> np.ndarray:
+    """``n`` images from ``generator`` for z ~ N(0, I), as a NumPy array (inference mode).
+
+    A ``keras.random.SeedGenerator`` draws new codes at every call; an int, the same ones.
+    """
+    if n <= 0:
+        raise ValueError(f"n must be a positive number of samples, got {n}")
+    z = keras.random.normal((n, generator.input.shape[-1]), seed=seed)  # (n, latent_dim)
+    return ops.convert_to_numpy(generator.predict(z, batch_size=batch_size, verbose=0))
 
 
 def discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):

@@ -1,4 +1,4 @@
-"""Figures shared by the notebooks: image grids and pixel histograms."""
+"""Figures shared by the notebooks: image grids, histograms, training curves, GIFs."""
 
 from __future__ import annotations
 
@@ -152,6 +152,54 @@ def training_curves(
     return fig
 
 
+def balance_curves(records: list[dict], steps_per_record: int) -> Figure:
+    """A GAN's game over training, from its epoch log (``train_d_loss``, ``train_g_loss``,
+    ``train_d_paused``, ``train_g_paused``, one record every ``steps_per_record`` steps).
+
+    Three panels: both losses against log 2 (the losses at D's chance level), their ratio
+    against the balance rule's band [1/2, 2], and the percentage of steps each side sat out.
+    """
+    if not records:
+        raise ValueError("records is empty: train for at least one epoch first")
+
+    def column(key: str) -> np.ndarray:
+        return np.array([record[key] for record in records])
+
+    steps = column("epoch") * steps_per_record
+    d_loss, g_loss = column("train_d_loss"), column("train_g_loss")
+    fig, (ax_loss, ax_ratio, ax_pause) = plt.subplots(1, 3, figsize=(14, 3.3))
+    ax_loss.plot(steps, d_loss, label="D")
+    ax_loss.plot(steps, g_loss, label="G")
+    ax_loss.axhline(np.log(2), color="grey", linestyle=":", label="log 2")
+    ax_loss.set(xlabel="step", ylabel="loss", title="losses")
+    ax_loss.legend(fontsize="small")
+    ax_ratio.plot(steps, d_loss / g_loss)
+    for bound in (0.5, 2.0):
+        ax_ratio.axhline(bound, color="grey", linestyle=":")
+    ax_ratio.set(xlabel="step", ylabel="D loss / G loss", title="balance", yscale="log")
+    ax_pause.plot(steps, 100 * column("train_d_paused"), label="D paused")
+    ax_pause.plot(steps, 100 * column("train_g_paused"), label="G paused")
+    ax_pause.set(xlabel="step", ylabel="% of steps", title="pauses of the balance rule")
+    ax_pause.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def seed_bands(
+    ax: Axes, x: np.ndarray, runs: dict[str, np.ndarray], ylabel: str = "", title: str = ""
+) -> Axes:
+    """Compare settings run with several seeds: per entry of ``runs`` (a ``(seeds, len(x))``
+    array), the mean over seeds as a line and the lowest-to-highest seed as a shaded band."""
+    for name, values in runs.items():
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        if values.shape[1] != len(x):
+            raise ValueError(f"runs[{name!r}] has {values.shape[1]} points, x has {len(x)}")
+        (line,) = ax.plot(x, values.mean(0), label=name)
+        ax.fill_between(x, values.min(0), values.max(0), color=line.get_color(), alpha=0.2)
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
+    return ax
+
+
 def save_frame(images: np.ndarray, rows: int, cols: int, path: str | Path, scale: int = 2) -> Path:
     """Tile images in [0, 1] into one grid and save it as a PNG (``scale`` x nearest-neighbour)."""
     from PIL import Image
@@ -166,13 +214,33 @@ def save_frame(images: np.ndarray, rows: int, cols: int, path: str | Path, scale
     return path
 
 
+def frame_path(directory: str | Path, step: int) -> Path:
+    """Where the snapshot of training step ``step`` is kept: ``directory/step_00500.png``."""
+    return Path(directory) / f"step_{step:05d}.png"
+
+
+def show_frames(directory: str | Path, steps: list[int], size: float = 4.3) -> Figure:
+    """Saved snapshots (see :func:`frame_path`) side by side, titled with their step."""
+    missing = [step for step in steps if not frame_path(directory, step).exists()]
+    if missing:
+        raise FileNotFoundError(f"no snapshot for steps {missing} in {directory}")
+    fig, axes = plt.subplots(1, len(steps), figsize=(size * len(steps), size + 0.3), squeeze=False)
+    for ax, step in zip(axes[0], steps, strict=True):
+        ax.imshow(plt.imread(frame_path(directory, step)), cmap="gray")
+        ax.set_title(f"step {step:,}")
+        ax.set_axis_off()
+    return fig
+
+
 def save_gif(frames: list[Path], path: str | Path, duration_ms: int = 150) -> Path:
     """An animated GIF from PNG frames, looping, the last frame held three times as long."""
     from PIL import Image
 
     if not frames:
         raise ValueError("frames is empty: save at least one frame first")
-    images = [Image.open(frame).convert("L") for frame in frames]
+    opened = [Image.open(frame) for frame in frames]
+    mode = "L" if all(image.mode in ("L", "1") for image in opened) else "RGB"
+    images = [image.convert(mode) for image in opened]
     durations = [duration_ms] * (len(images) - 1) + [3 * duration_ms]
     path = Path(path)
     images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)

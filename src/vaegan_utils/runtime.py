@@ -19,7 +19,9 @@ def quiet_tensorflow() -> None:
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Show this package's log lines (data sources, checkpoints) on stdout, one line each."""
+    """Show this package's log lines (data sources, checkpoints) on stdout, one line each, and
+    only TensorFlow's errors (not, e.g., its notes on retracing when many models are built)."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logger = logging.getLogger("vaegan_utils")
     if not any(getattr(handler, "_vaegan", False) for handler in logger.handlers):
         handler = logging.StreamHandler(sys.stdout)
