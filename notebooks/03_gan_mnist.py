@@ -159,14 +159,9 @@ score_rng = keras.random.SeedGenerator(seed + 1)
 
 def snapshot_and_score(step):
     """Save the fixed grid's snapshot and score a fresh batch of samples."""
-    frame = frames_dir / f"step_{step:05d}.png"
+    frame = plotting.frame_path(frames_dir, step)
     plotting.save_frame(ops.convert_to_numpy(generator(fixed_z)), 8, 8, frame, scale=1)
-    z = keras.random.normal((eval_samples, latent_dim), seed=score_rng)
-    samples = ops.convert_to_numpy(generator.predict(z, batch_size=500, verbose=0))
-    result = scorer.score(samples)
-    fractions = result.pop("class_fractions")
-    return {**result, "min_class_fraction": min(fractions),
-            **{f"class_{digit}": fraction for digit, fraction in enumerate(fractions)}}
+    return scorer.score_record(gan.sample(generator, eval_samples, score_rng))
 
 
 start = snapshot_and_score(0)
@@ -194,12 +189,7 @@ print(f"trained {steps:,} steps in {log.seconds:.0f} s "
 
 # %%
 halfway = (steps // 2) // eval_every * eval_every
-shown = [0, halfway, steps]
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
-for ax, step in zip(axes, shown, strict=True):
-    ax.imshow(plt.imread(frames_dir / f"step_{step:05d}.png"), cmap="gray")
-    ax.set_title(f"step {step:,}")
-    ax.set_axis_off()
+plotting.show_frames(frames_dir, [0, halfway, steps])
 plt.show()
 
 # %% [markdown]
@@ -219,22 +209,7 @@ display(HTML(plotting.gif_html(gif)))
 
 # %%
 records = log.records
-step_axis = np.array([record["epoch"] * eval_every for record in records])
-fig, (ax_loss, ax_ratio, ax_pause) = plt.subplots(1, 3, figsize=(14, 3.3))
-ax_loss.plot(step_axis, log.column("train_d_loss"), label="D")
-ax_loss.plot(step_axis, log.column("train_g_loss"), label="G")
-ax_loss.axhline(np.log(2), color="grey", linestyle=":", label="log 2")
-ax_loss.set(xlabel="step", ylabel="loss", title="losses")
-ax_loss.legend(fontsize="small")
-ax_ratio.plot(step_axis, log.column("train_d_loss") / log.column("train_g_loss"))
-ax_ratio.axhline(0.5, color="grey", linestyle=":")
-ax_ratio.axhline(2.0, color="grey", linestyle=":")
-ax_ratio.set(xlabel="step", ylabel="D loss / G loss", title="balance", yscale="log")
-ax_pause.plot(step_axis, 100 * log.column("train_d_paused"), label="D paused")
-ax_pause.plot(step_axis, 100 * log.column("train_g_paused"), label="G paused")
-ax_pause.set(xlabel="step", ylabel="% of steps", title="pauses of the balance rule")
-ax_pause.legend(fontsize="small")
-fig.tight_layout()
+plotting.balance_curves(records, eval_every)
 plt.show()
 
 # %% [markdown]
@@ -244,7 +219,7 @@ plt.show()
 
 # %%
 fig, (ax_is, ax_fd, ax_cls) = plt.subplots(1, 3, figsize=(14, 3.3))
-eval_steps = np.concatenate([[0], step_axis])
+eval_steps = np.concatenate([[0], log.column("epoch") * eval_every])
 ax_is.plot(eval_steps, np.concatenate([[start["score"]], log.column("score")]))
 ax_is.axhline(real["score"], color="black", linestyle="--", label="real digits")
 ax_is.set(xlabel="step", ylabel="score (max 10)", title="Inception-style score")
