@@ -52,6 +52,22 @@ TARGETS: dict[str, list[Target]] = {
             for name in ("score >= 9.0", "Fréchet <= 3x real", "every class >= 5%", "all three")
         ],
     ],
+    "04_gan_stability": [
+        ("full notebook wall time <= 600 s", lambda m, wall: round(wall, 1), lambda v: v <= 600),
+        (
+            "at least 3 seeds per setting",
+            lambda m, wall: len(m["seeds"]),
+            lambda v: v >= 3,
+        ),
+    ],
+    "05_gan_faces": [
+        ("full notebook wall time <= 720 s", lambda m, wall: round(wall, 1), lambda v: v <= 720),
+        (
+            "snapshots at steps 0, 5000, 10000",
+            lambda m, wall: m["snapshot_steps"],
+            lambda v: {0, 5000, 10000} <= set(v),
+        ),
+    ],
 }
 
 

@@ -84,11 +84,55 @@ def check_gan(metrics: dict) -> None:
     assert all(record["train_g_grad_norm"] > 0 for record in metrics["history"])
 
 
+def check_stability(metrics: dict) -> None:
+    """Every setting ran for every seed and was scored; training moved the generators."""
+    variants = metrics["variants"]
+    assert metrics["quick"] is True and metrics["seeds"] == [0, 1] and metrics["steps"] == 100
+    assert set(variants) == {
+        "baseline",
+        "no batch norm",
+        "no balance rule",
+        "no batch norm, no balance rule",
+        "saturating loss",
+    }
+    for name, variant in variants.items():
+        assert len(variant["final_score"]) == 2 and len(variant["g_grad_norm"]) == 2
+        assert all(1.0 <= score <= 10.0 for score in variant["final_score"]), name
+        assert all(len(curve) == 2 for curve in variant["g_grad_norm"])  # two evaluations
+        assert all(g > 0 for curve in variant["g_grad_norm"] for g in curve), name
+        assert 0 <= variant["stuck"] <= 2
+    # The switches reach the train step: without the rule nothing is paused, with it D is.
+    assert all(p == 0 for curve in variants["no balance rule"]["d_paused"] for p in curve)
+    assert all(p > 0 for curve in variants["baseline"]["d_paused"] for p in curve)
+    # An untrained generator draws one blob (Fréchet ~380); 100 steps already improve on that.
+    assert min(variants["no balance rule"]["final_frechet"]) < 300
+    assert metrics["real"]["score"] > 9.0
+
+
+def check_faces(metrics: dict) -> None:
+    """Offline faces with augmentation; snapshots on schedule; training moved the samples."""
+    assert metrics["quick"] is True and metrics["steps"] == 300
+    assert metrics["source"] in {"cache", "offline"}  # never online: the tests are offline
+    if metrics["dataset"] == "lfw_subset":
+        assert metrics["n_faces"] == 100 and metrics["augmentation"] is True
+    assert metrics["image_shape"] == [32, 32]
+    assert metrics["snapshot_steps"] == [0, 100, 200, 300]
+    history = metrics["history"]
+    assert len(history) == 3 and all(r["train_g_grad_norm"] > 0 for r in history)
+    assert 0 < metrics["d_paused_fraction"] < 1 and 0 <= metrics["g_paused_fraction"] < 1
+    assert metrics["nn_distance_real"] > 0 and metrics["nn_distance_samples"] > 0
+    assert 0.0 <= metrics["copy_fraction"] <= 1.0
+    # The untrained generator's near-constant grey moves toward faces: samples spread out.
+    assert metrics["spread_samples"] > 2 * metrics["start"]["spread"]
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "00_data_tour": check_data_tour,
     "01_elbo": check_elbo,
     "02_vae_mnist": check_vae,
     "03_gan_mnist": check_gan,
+    "04_gan_stability": check_stability,
+    "05_gan_faces": check_faces,
 }
 
 
