@@ -163,7 +163,7 @@ frames_dir = out / "frames"
 def snapshot(step):
     """Save the fixed grid's images; measure the samples against the training faces."""
     plotting.save_frame(ops.convert_to_numpy(generator(fixed_z)), 8, 8,
-                        plotting.frame_path(frames_dir, step), scale=2)
+                        plotting.frame_path(frames_dir, step), scale=1)
     samples = ops.convert_to_numpy(generator.predict(probe_z, batch_size=256, verbose=0))
     nearest = evaluation.nearest_with_ratio(samples, pool, pool_ids)
     return {"nn_distance": float(nearest.distance.mean()), "nn_ratio": float(np.median(nearest.ratio)),
@@ -202,11 +202,11 @@ plotting.show_frames(frames_dir, [0, halfway, steps])
 plt.show()
 
 # %% [markdown]
-# Every snapshot, as an animation:
+# Every other snapshot, as an animation (noisy grey faces make large GIFs):
 
 # %%
 frames = sorted(frames_dir.glob("step_*.png"))
-gif = plotting.save_gif(frames, out / "training.gif")
+gif = plotting.save_gif(frames[::-2][::-1], out / "training.gif")  # every other one, the last kept
 display(HTML(plotting.gif_html(gif, width=420)))
 
 # %% [markdown]
