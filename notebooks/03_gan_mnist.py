@@ -253,11 +253,10 @@ plt.show()
 
 # %%
 samples = ops.convert_to_numpy(generator(fixed_z[:8]))
-nearest = evaluation.nearest_neighbours(samples, mnist.x_train)
-test_nearest = evaluation.nearest_neighbours(mnist.x_test[:8], mnist.x_train)
-sample_distance = np.linalg.norm((samples - mnist.x_train[nearest]).reshape(8, -1), axis=1)
-test_distance = np.linalg.norm((mnist.x_test[:8] - mnist.x_train[test_nearest]).reshape(8, -1), axis=1)
-plotting.comparison_grid({"sample": samples, "nearest training": mnist.x_train[nearest]})
+nearest = evaluation.nearest_with_ratio(samples, mnist.x_train)
+sample_distance = nearest.distance
+test_distance = evaluation.nearest_with_ratio(mnist.x_test[:8], mnist.x_train).distance
+plotting.comparison_grid({"sample": samples, "nearest training": mnist.x_train[nearest.index]})
 plt.show()
 print(f"mean distance to the nearest training digit: samples {sample_distance.mean():.2f}, "
       f"test digits {test_distance.mean():.2f}")

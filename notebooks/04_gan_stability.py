@@ -109,6 +109,11 @@ real = scorer.score_record(mnist.x_train[:eval_samples])
 real_spread = float(mnist.x_train[:eval_samples].std(0).mean())
 
 
+def slug(variant):
+    """A setting's name as a file- and key-friendly word: "no batch norm" -> "no_batch_norm"."""
+    return variant.replace(", ", "_").replace(" ", "_")
+
+
 def train_run(variant, seed):
     """Train one setting with one seed (or load the finished run); return its generator and log."""
     settings = {**BASELINE, **VARIANTS[variant]}
@@ -129,9 +134,9 @@ def train_run(variant, seed):
         return {**scorer.score_record(samples), "spread": samples.std(0).mean()}
 
     batches = training.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
-    name = f"{variant.replace(', ', '_').replace(' ', '_')}_seed{seed}"
-    log = training.fit_or_load(model, batches, steps // eval_every, out / "runs", name, evaluate,
-                               retrain=retrain, steps_per_epoch=eval_every)
+    log = training.fit_or_load(model, batches, steps // eval_every, out / "runs",
+                               f"{slug(variant)}_seed{seed}", evaluate, retrain=retrain,
+                               steps_per_epoch=eval_every)
     return generator, log
 
 
@@ -289,21 +294,17 @@ for variant, verdict in verdicts.items():
     print(f"{variant}: {verdict}")
 
 
-def key(variant):
-    return variant.replace(", ", "_").replace(" ", "_")
-
-
 for variant in VARIANTS:
     grads = curves("train_g_grad_norm")[variant]
-    runtime.glue(f"stab_{key(variant)}_stuck", f"{stuck(variant)} of {len(seeds)}")
-    runtime.glue(f"stab_{key(variant)}_grad_min", f"{grads.min():.2g}")
-    runtime.glue(f"stab_{key(variant)}_grad_median", f"{np.median(grads):.2g}")
-    runtime.glue(f"stab_{key(variant)}_spread", f"{final(variant, 'spread').min():.3f}")
-    runtime.glue(f"stab_{key(variant)}_rarest", f"{100 * final(variant, 'min_class_fraction').min():.1f}%")
-    runtime.glue(f"stab_{key(variant)}_paused",
+    runtime.glue(f"stab_{slug(variant)}_stuck", f"{stuck(variant)} of {len(seeds)}")
+    runtime.glue(f"stab_{slug(variant)}_grad_min", f"{grads.min():.2g}")
+    runtime.glue(f"stab_{slug(variant)}_grad_median", f"{np.median(grads):.2g}")
+    runtime.glue(f"stab_{slug(variant)}_spread", f"{final(variant, 'spread').min():.3f}")
+    runtime.glue(f"stab_{slug(variant)}_rarest", f"{100 * final(variant, 'min_class_fraction').min():.1f}%")
+    runtime.glue(f"stab_{slug(variant)}_paused",
                  f"{100 * curves('train_d_paused')[variant].mean():.0f}%")
     if variant != "baseline":
-        runtime.glue(f"stab_{key(variant)}_verdict", verdicts[variant])
+        runtime.glue(f"stab_{slug(variant)}_verdict", verdicts[variant])
 runtime.glue("stab_runs", f"{len(logs)}")
 runtime.glue("stab_seeds", f"{len(seeds)}")
 runtime.glue("stab_steps", f"{steps:,}")

@@ -132,8 +132,8 @@ print(f"discriminator: {discriminator.count_params():,} weights")
 # %% [markdown]
 # ## Training, and what we watch
 #
-# The train step, losses and balance rule are chapter 3's (`gan.GAN`), with the DCGAN learning rate
-# of $2\cdot10^{-4}$. Every `snapshot_every` steps we save the images of a fixed grid of 64 codes and
+# The train step, losses and balance rule are chapter 3's (`gan.GAN`), with a learning rate of
+# {glue:}`faces_learning_rate` for both players (DCGAN's). Every `snapshot_every` steps we save the images of a fixed grid of 64 codes and
 # measure, on 256 further fixed codes, how each sample relates to the training faces (their mirror
 # images included: augmentation showed them to $D$):
 #
@@ -170,6 +170,7 @@ def snapshot(step):
             "spread": float(samples.std(0).mean())}
 
 
+runtime.glue("faces_learning_rate", f"{learning_rate:g}")
 model = gan.GAN(generator, discriminator, latent_dim, balance=balance, seed=seed)
 model.compile(
     d_optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5),
@@ -279,7 +280,7 @@ runtime.glue("faces_nn_samples", f"{nearest.distance.mean():.2f}")
 runtime.glue("faces_nn_real", f"{real_nearest.distance.mean():.2f}")
 runtime.glue("faces_ratio_samples", f"{np.median(nearest.ratio):.2f}")
 runtime.glue("faces_ratio_real", f"{np.median(real_nearest.ratio):.2f}")
-runtime.glue("faces_copies", f"{copies:.0%}")
+runtime.glue("faces_copies", f"{copies:.1%}")
 runtime.glue("faces_copy_threshold", f"{copy_threshold:.2f}")
 runtime.glue("faces_spread", f"{history['spread'][-1]:.3f}")
 runtime.glue("faces_real_spread", f"{real_spread:.3f}")

@@ -48,15 +48,6 @@ def test_frechet_distance_closed_forms() -> None:
     assert forward == pytest.approx(evaluation.frechet_distance(-mean, other, mean, cov), rel=1e-6)
 
 
-def test_nearest_neighbours_match_brute_force() -> None:
-    rng = np.random.default_rng(1)
-    pool, samples = rng.random((300, 6, 6)), rng.random((40, 6, 6))
-    expected = cdist(samples.reshape(40, -1), pool.reshape(300, -1)).argmin(1)
-    np.testing.assert_array_equal(
-        evaluation.nearest_neighbours(samples, pool, batch_size=7), expected
-    )
-
-
 def test_classifier_weights_are_hash_checked(tmp_path: Path) -> None:
     broken = tmp_path / "weights.weights.h5"
     shutil.copy(evaluation.weights_path(), broken)

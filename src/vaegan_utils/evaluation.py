@@ -149,20 +149,6 @@ def frechet_distance(
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root))
 
 
-def nearest_neighbours(samples: np.ndarray, pool: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Index in ``pool`` of each sample's nearest image (Euclidean distance over pixels)."""
-    flat_pool = pool.reshape(len(pool), -1).astype(np.float32)
-    pool_norms = np.sum(flat_pool**2, axis=1)
-    indices = []
-    for start in range(0, len(samples), batch_size):
-        flat = (
-            samples[start : start + batch_size].reshape(-1, flat_pool.shape[1]).astype(np.float32)
-        )
-        distances = pool_norms[None, :] - 2.0 * flat @ flat_pool.T  # + ‖x‖², constant per row
-        indices.append(distances.argmin(1))
-    return np.concatenate(indices)
-
-
 @dataclass
 class Nearest:
     """Each sample's nearest pool image and how distinctly nearest it is."""
@@ -182,9 +168,10 @@ def nearest_with_ratio(
     """Nearest pool image of each sample, with the ratio test for copies.
 
     A copy of a pool image is much nearer to it than to anything else (``ratio`` near 0); a
-    blurry average of many images is about as near to several (``ratio`` near 1), even when its
-    distance is small. ``pool_ids`` marks pool images that are versions of one original (a face
-    and its mirror image share an id): the second distance is to the nearest *other* id.
+    new image, or a blurry average of many, is about as near to several (``ratio`` well above a
+    copy's), even when its distance is small. ``pool_ids`` marks pool images that are versions
+    of one original (a face and its mirror image share an id): the second distance is to the
+    nearest *other* id.
     ``exclude_ids`` gives, per sample, an id it may not match (leave-one-out for pool members).
     """
     pool_ids = np.arange(len(pool)) if pool_ids is None else np.asarray(pool_ids)
