@@ -48,9 +48,10 @@ def test_pixel_histograms_one_panel_per_dataset() -> None:
 
 
 def test_balance_curves_plot_the_log() -> None:
-    records = [
+    records = [{"epoch": 0, "step": 0, "score": 1.0}] + [  # step 0: evaluated, not trained
         {
             "epoch": k,
+            "step": 100 * k,
             "train_d_loss": d,
             "train_g_loss": g,
             "train_d_paused": p,
@@ -58,14 +59,14 @@ def test_balance_curves_plot_the_log() -> None:
         }
         for k, d, g, p in ((1, 0.4, 1.2, 0.5), (2, 0.6, 0.9, 0.25))
     ]
-    fig = plotting.balance_curves(records, steps_per_record=100)
+    fig = plotting.balance_curves(records)
     loss_ax, ratio_ax, pause_ax = fig.axes
     steps, ratio = ratio_ax.lines[0].get_data()
     np.testing.assert_allclose(steps, [100, 200])
     np.testing.assert_allclose(ratio, [0.4 / 1.2, 0.6 / 0.9])
     np.testing.assert_allclose(pause_ax.lines[0].get_ydata(), [50.0, 25.0])
     with pytest.raises(ValueError, match="records"):
-        plotting.balance_curves([], 100)
+        plotting.balance_curves(records[:1])
 
 
 @pytest.mark.parametrize(("shape", "mode"), [((4, 5, 5), "L"), ((4, 5, 5, 3), "RGB")])

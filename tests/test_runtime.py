@@ -39,10 +39,60 @@ def test_run_card_names_versions_device_and_seed() -> None:
     assert f"TensorFlow {tf.__version__}" in card and f"Keras {keras.__version__}" in card
     assert "CPU" in card or "GPU" in card
     assert "seed 3" in card and "quick True" in card
+    assert card.endswith(f"run {runtime.run_id()}")
 
 
-def test_not_in_colab() -> None:
-    assert runtime.in_colab() is False
+def test_run_id_is_one_per_session() -> None:
+    assert runtime.run_id() == runtime.run_id()
+    assert len(runtime.run_id()) == 8 and int(runtime.run_id(), 16) >= 0
+
+
+def test_set_seed_asks_for_op_determinism_only_on_a_cpu(monkeypatch) -> None:
+    import tensorflow as tf
+
+    calls = []
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism", lambda: calls.append(1))
+    runtime.set_seed(0)  # this machine has no GPU
+    assert calls == [1]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    runtime.set_seed(0)  # a GPU: no determinism, a note instead, and no error
+    assert calls == [1]
+    runtime.set_seed(0, deterministic=True)
+    assert calls == [1, 1]
+
+
+def test_results_record_nested_values_and_glue_each_once(tmp_path: Path, monkeypatch) -> None:
+    glued = {}
+    monkeypatch.setattr(
+        runtime, "glue", lambda name, value, display=False: glued.update({name: value})
+    )
+    results = runtime.Results(tmp_path / "metrics.json", quick=True)
+    assert results.add("grey.neg_elbo", np.float32(99.25), "{:.1f}") == np.float32(99.25)
+    results.add("grey.kl", 25.0)
+    results.add("steps", 400, glue_it=False)
+    assert glued == {"grey.neg_elbo": "99.2", "grey.kl": 25.0}
+    assert results["grey.kl"] == 25.0
+    saved = json.loads(results.save().read_text())
+    assert saved == {
+        "run_id": runtime.run_id(),
+        "quick": True,
+        "grey": {"neg_elbo": 99.25, "kl": 25.0},
+        "steps": 400,
+    }
+    for bad in ("", "grey..kl", ".kl"):
+        with pytest.raises(ValueError, match="key"):
+            results.add(bad, 1)
+    with pytest.raises(ValueError, match="group"):
+        results.add("steps.more", 1)
+
+
+def test_show_table_renders_a_gfm_table(monkeypatch) -> None:
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    runtime.show_table([{"setting": "a|b", "score": 5.126}, {"setting": "c", "score": 2}])
+    assert shown == ["| setting | score |\n|---|---|\n| a\\|b | 5.13 |\n| c | 2 |"]
+    with pytest.raises(ValueError, match="rows"):
+        runtime.show_table([])
 
 
 def test_save_metrics_converts_numpy(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from vaegan_utils import training
+from vaegan_utils import runtime, training
 
 
 def _images(n: int = 64) -> np.ndarray:
@@ -115,64 +115,203 @@ def _regression(seed: int = 0) -> tuple[keras.Model, object]:
     return model, tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
 
 
-def test_fit_or_load_trains_then_loads(tmp_path: Path) -> None:
+class FakeClock:
+    """time.perf_counter that advances one second per call: an epoch (begin, end) takes 1 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(training.time, "perf_counter", fake)
+    return fake
+
+
+class Exploding:
+    """A dataset that fails the test if training starts."""
+
+    def __iter__(self):
+        raise AssertionError("fit_or_load trained instead of reusing the finished run")
+
+
+def _weights_equal(a: keras.Model, b: keras.Model) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+def test_fit_or_load_trains_then_reuses_the_same_run(tmp_path: Path, clock, caplog) -> None:
     model, dataset = _regression()
-    log = training.fit_or_load(model, dataset, 3, tmp_path, "reg", lambda: {"probe": 1.0})
-    assert [r["epoch"] for r in log.records] == [1, 2, 3]
-    assert (
-        log.records[-1]["probe"] == 1.0
-        and log.records[-1]["train_loss"] < log.records[0]["train_loss"]
+    settings = {"learning_rate": 0.05, "seed": 0}
+    run = training.fit_or_load(
+        model, dataset, 3, tmp_path, "reg", lambda epoch: {"probe": epoch}, settings=settings
     )
-    assert (tmp_path / "reg.weights.h5").exists()
-    assert json.loads((tmp_path / "reg_log.json").read_text()) == log.records
+    assert [r["epoch"] for r in run.records] == [1, 2, 3]
+    assert [r["probe"] for r in run.records] == [1, 2, 3]
+    assert [r["seconds"] for r in run.records] == [1.0, 2.0, 3.0]  # evaluation time excluded
+    assert run.records[-1]["train_loss"] < run.records[0]["train_loss"]
+    assert not run.reused and run.run_id == runtime.run_id()
+    assert json.loads((tmp_path / "reg_log.json").read_text()) == run.records
 
     fresh, _ = _regression(seed=1)
-
-    class Exploding:  # a dataset that fails the test if training starts again
-        def __iter__(self):
-            raise AssertionError("fit_or_load retrained instead of loading")
-
-    loaded = training.fit_or_load(fresh, Exploding(), 3, tmp_path, "reg")
-    assert loaded.records == log.records
-    for a, b in zip(model.get_weights(), fresh.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        loaded = training.fit_or_load(fresh, Exploding(), 3, tmp_path, "reg", settings=settings)
+    assert loaded.reused and loaded.records == run.records and _weights_equal(model, fresh)
+    assert f"reused the weights trained in run {run.run_id}" in caplog.text
 
 
-def test_fit_or_load_resumes_an_interrupted_run(tmp_path: Path) -> None:
+def test_a_changed_setting_trains_afresh_and_says_why(tmp_path: Path, caplog) -> None:
     model, dataset = _regression()
+    training.fit_or_load(model, dataset, 2, tmp_path, "reg", settings={"learning_rate": 1e-3})
+    other, _ = _regression(seed=1)
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        run = training.fit_or_load(
+            other, dataset, 2, tmp_path, "reg", settings={"learning_rate": 2e-3}
+        )
+    assert not run.reused and not _weights_equal(model, other)
+    assert "training afresh (settings changed: learning_rate 0.001 → 0.002)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="vaegan_utils"):  # more epochs: also a different run
+        training.fit_or_load(other, dataset, 3, tmp_path, "reg", settings={"learning_rate": 2e-3})
+    assert "settings changed: epochs 2 → 3" in caplog.text
 
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
-                raise KeyboardInterrupt
 
-    original_fit = model.fit
+def _define(source: str, name: str) -> type:
+    """Define a class the way a notebook cell does: its source lives only in linecache (as
+    IPython keeps it), so ``inspect.getsource`` fails for the class but works for its methods."""
+    import linecache
 
-    def fit_then_stop(*args, callbacks=(), **kwargs):
-        return original_fit(*args, callbacks=[*callbacks, Interrupt()], **kwargs)
+    filename = f"<notebook-cell-{abs(hash(source))}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "notebook_cell", "keras": keras}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
 
-    model.fit = fit_then_stop
+
+STEP = """
+class Regressor(keras.Model):
+    def train_step(self, data):
+        x, y = data
+        return super().train_step((x, {scale} * y))
+"""
+
+
+def _notebook_regressor(source: str) -> keras.Model:
+    cls = _define(source, "Regressor")
+    inputs = keras.Input((3,))
+    model = cls(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse")
+    return model
+
+
+def test_code_changes_in_a_notebook_class_retrain_but_comments_do_not(
+    tmp_path: Path, caplog
+) -> None:
+    import inspect
+
+    _, dataset = _regression()
+    original = STEP.format(scale="1.0")
+    cls = _define(original, "Regressor")
+    with pytest.raises((OSError, TypeError)):
+        inspect.getsource(cls)  # as in a notebook kernel: the digest must not rely on it
+    model = _notebook_regressor(original)
+    training.fit_or_load(model, dataset, 2, tmp_path, "reg", code=[type(model)])
+
+    commented = original.replace("x, y = data", "x, y = data  # inputs and targets\n\n")
+    reformatted = commented.replace("(x, 1.0 * y)", "(\n            x, 1.0 * y\n        )")
+    documented = reformatted.replace("data):", 'data):\n        """One step."""')
+    for variant in (commented, reformatted, documented):
+        same = _notebook_regressor(variant)
+        assert training.fit_or_load(same, Exploding(), 2, tmp_path, "reg", code=[type(same)]).reused
+
+    changed = _notebook_regressor(STEP.format(scale="2.0"))
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        run = training.fit_or_load(changed, dataset, 2, tmp_path, "reg", code=[type(changed)])
+    assert not run.reused
+    assert "training afresh (code changed: Regressor)" in caplog.text
+
+
+def test_code_digest_of_functions_and_modules() -> None:
+    from vaegan_utils import gan
+
+    assert training.code_digest(gan.generator_loss) == training.code_digest(gan.generator_loss)
+    assert training.code_digest(gan.generator_loss) != training.code_digest(gan.discriminator_loss)
+    assert len(training.code_digest(gan)) == 16
+    assert training.code_digest(gan.GAN) != training.code_digest(gan.GAN.train_step)
+    with pytest.raises(ValueError, match="no source"):
+        training.code_digest(len)
+
+
+def test_unrecorded_files_and_retrain_start_afresh(tmp_path: Path, caplog) -> None:
+    model, dataset = _regression()
+    training.fit_or_load(model, dataset, 2, tmp_path, "reg")
+    (tmp_path / "reg_run.json").unlink()  # weights from a run whose settings are unknown
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        assert not training.fit_or_load(model, dataset, 2, tmp_path, "reg").reused
+    assert "no record of the settings" in caplog.text
+    assert not training.fit_or_load(model, dataset, 2, tmp_path, "reg", retrain=True).reused
+
+
+def test_a_fresh_run_starts_its_clock_at_zero(tmp_path: Path, clock) -> None:
+    model, dataset = _regression()
+    first = training.fit_or_load(model, dataset, 3, tmp_path, "reg")
+    assert [r["seconds"] for r in first.records] == [1.0, 2.0, 3.0]
+    (tmp_path / "reg.weights.h5").unlink()  # only the weights are gone: the old log stays
+    again = training.fit_or_load(model, dataset, 3, tmp_path, "reg")
+    assert not again.reused
+    assert [r["seconds"] for r in again.records] == [1.0, 2.0, 3.0]
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stop training, as a killed kernel would, after the given epoch (0-based)."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after:
+            raise KeyboardInterrupt
+
+
+class Count(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_fit_or_load_resumes_an_interrupted_run(tmp_path: Path, clock) -> None:
+    model, dataset = _regression()
     with pytest.raises(KeyboardInterrupt):
-        training.fit_or_load(model, dataset, 4, tmp_path, "reg")
+        training.fit_or_load(model, dataset, 4, tmp_path, "reg", callbacks=[Interrupt(after=1)])
     assert not (tmp_path / "reg.weights.h5").exists()
     assert (tmp_path / "reg_backup").exists()
 
     resumed, _ = _regression(seed=1)
-    epochs_run = []
+    count = Count()
+    run = training.fit_or_load(resumed, dataset, 4, tmp_path, "reg", callbacks=[count])
+    assert count.epochs == [2, 3]  # the first two epochs came from the backup
+    assert [r["epoch"] for r in run.records] == [1, 2, 3, 4]
+    assert [r["seconds"] for r in run.records] == [1.0, 2.0, 3.0, 4.0]  # the clock goes on
+    assert run.run_id == runtime.run_id()
 
-    class Count(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            epochs_run.append(epoch)
-
-    original = resumed.fit
-    resumed.fit = lambda *a, callbacks=(), **k: original(*a, callbacks=[*callbacks, Count()], **k)
-    log = training.fit_or_load(resumed, dataset, 4, tmp_path, "reg")
-    assert epochs_run == [2, 3]  # the first two epochs came from the backup
-    assert [r["epoch"] for r in log.records] == [1, 2, 3, 4]
-    assert log.records[-1]["seconds"] > log.records[1]["seconds"]
+    # A backup left by a run with other settings is not resumed.
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_or_load(model, dataset, 4, tmp_path, "other", callbacks=[Interrupt(after=1)])
+    count = Count()
+    training.fit_or_load(model, dataset, 4, tmp_path, "other", settings={"x": 1}, callbacks=[count])
+    assert count.epochs == [0, 1, 2, 3]
 
 
 def test_fit_or_load_rejects_bad_epochs(tmp_path: Path) -> None:
     model, dataset = _regression()
-    with pytest.raises(ValueError, match="epochs"):
-        training.fit_or_load(model, dataset, 0, tmp_path, "reg")
+    for epochs in (0, 2.5):
+        with pytest.raises(ValueError, match="epochs"):
+            training.fit_or_load(model, dataset, epochs, tmp_path, "reg")

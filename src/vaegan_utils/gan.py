@@ -153,9 +153,24 @@ class GAN(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)  # the two players have their own optimizers
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+    def compile(
+        self,
+        d_optimizer: keras.optimizers.Optimizer | None = None,
+        g_optimizer: keras.optimizers.Optimizer | None = None,
+        learning_rate: float = 2e-4,
+        beta_1: float = 0.5,
+        steps_per_execution: int = 50,
+        **kwargs,
+    ):
+        """Give each player its optimizer: by default Adam with DCGAN's ``beta_1 = 0.5`` and
+        ``learning_rate`` for both. ``steps_per_execution`` steps run per call into the compiled
+        step (fewer Python round trips)."""
+        if learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+        super().compile(optimizer=None, steps_per_execution=steps_per_execution, **kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+        d_optimizer, g_optimizer = self.d_optimizer, self.g_optimizer
         # Build the optimizer states now: variables cannot be created inside tf.cond.
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)

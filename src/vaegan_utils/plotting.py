@@ -152,20 +152,21 @@ def training_curves(
     return fig
 
 
-def balance_curves(records: list[dict], steps_per_record: int) -> Figure:
-    """A GAN's game over training, from its epoch log (``train_d_loss``, ``train_g_loss``,
-    ``train_d_paused``, ``train_g_paused``, one record every ``steps_per_record`` steps).
+def balance_curves(records: list[dict]) -> Figure:
+    """A GAN's game over training, from its log (records with ``step``, ``train_d_loss``,
+    ``train_g_loss``, ``train_d_paused``, ``train_g_paused``; others are skipped).
 
     Three panels: both losses against log 2 (the losses at D's chance level), their ratio
     against the balance rule's band [1/2, 2], and the percentage of steps each side sat out.
     """
+    records = [record for record in records if "train_d_loss" in record]
     if not records:
-        raise ValueError("records is empty: train for at least one epoch first")
+        raise ValueError("records holds no training interval: train for at least one first")
 
     def column(key: str) -> np.ndarray:
         return np.array([record[key] for record in records])
 
-    steps = column("epoch") * steps_per_record
+    steps = column("step")
     d_loss, g_loss = column("train_d_loss"), column("train_g_loss")
     fig, (ax_loss, ax_ratio, ax_pause) = plt.subplots(1, 3, figsize=(14, 3.3))
     ax_loss.plot(steps, d_loss, label="D")

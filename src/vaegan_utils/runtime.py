@@ -7,15 +7,9 @@ import logging
 import os
 import platform
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
-
-
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's Python and C++ start-up chatter (call before importing TensorFlow)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -32,23 +26,38 @@ def configure_logging(level: int = logging.INFO) -> None:
     logger.propagate = False
 
 
-def in_colab() -> bool:
-    """True inside Google Colab."""
-    return "google.colab" in sys.modules
+_RUN_ID = uuid.uuid4().hex[:8]
 
 
-def set_seed(seed: int, deterministic: bool = True) -> None:
-    """Seed Python, NumPy and the backend; optionally make TensorFlow ops deterministic.
+def run_id() -> str:
+    """This session's run id: eight hex digits, drawn once per Python process (kernel).
 
-    Op determinism costs little for the small models of this book on CPU; on a GPU some
-    kernels have no deterministic version and raise, so pass ``deterministic=False`` there.
+    Every model trained in the session, every log and metrics record it writes carry it, so a
+    notebook's stored outputs can be tied to the run that produced them.
     """
-    if not isinstance(seed, int) or seed < 0:
+    return _RUN_ID
+
+
+def set_seed(seed: int, deterministic: bool | None = None) -> None:
+    """Seed Python, NumPy and the backend; make TensorFlow's ops deterministic where they can be.
+
+    ``deterministic=None`` (the default) asks for op determinism on a CPU only: on a GPU some
+    kernels have no deterministic version and raise at run time, so there the run goes on
+    without it and says so in one line. ``True`` or ``False`` decide explicitly.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
+    if deterministic is None:
+        deterministic = not tf.config.list_physical_devices("GPU")
+        if not deterministic:
+            print(
+                "GPU: op determinism is off (some GPU kernels have no deterministic version); "
+                "reruns may differ in the last digits."
+            )
     if deterministic:
         tf.config.experimental.enable_op_determinism()
 
@@ -65,7 +74,7 @@ def device_name() -> str:
 
 
 def run_card(seed: int | None = None, **extra: Any) -> str:
-    """One line naming Python, TensorFlow, Keras, the device and the seed of this run."""
+    """One line naming Python, TensorFlow, Keras, the device, the seed and the run id."""
     import keras
     import tensorflow as tf
 
@@ -78,6 +87,7 @@ def run_card(seed: int | None = None, **extra: Any) -> str:
     if seed is not None:
         parts.append(f"seed {seed}")
     parts += [f"{key} {value}" for key, value in extra.items()]
+    parts.append(f"run {run_id()}")
     return " · ".join(parts)
 
 
@@ -129,6 +139,67 @@ def save_metrics(path: str | os.PathLike[str], metrics: dict[str, Any]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=_to_json) + "\n")
     return target
+
+
+class Results:
+    """A notebook's one record of results: the numbers its prose cites and its ``metrics.json``.
+
+    ``results.add("grey.neg_elbo", value, "{:.1f}")`` stores ``value`` under ``grey`` →
+    ``neg_elbo`` for ``metrics.json`` and glues the formatted text as ``grey.neg_elbo`` for the
+    book's ``{glue:}`` role, so each number is written once. The record starts with the session's
+    :func:`run_id`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], **values: Any):
+        self.path = Path(path)
+        self.values: dict[str, Any] = {"run_id": run_id()}
+        for key, value in values.items():
+            self.add(key, value, glue_it=False)
+
+    def add(self, key: str, value: Any, fmt: str | None = None, glue_it: bool = True) -> Any:
+        """Record ``value`` under the dotted ``key``; glue it (as ``fmt.format(value)`` when a
+        format is given) unless ``glue_it`` is false. Returns ``value``."""
+        if not key or any(not part for part in key.split(".")):
+            raise ValueError(f"key must be dot-separated names such as 'grey.kl', got {key!r}")
+        *parents, leaf = key.split(".")
+        node = self.values
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"{key!r}: {part!r} already holds a value, not a group")
+        node[leaf] = value
+        if glue_it:
+            glue(key, fmt.format(value) if fmt else value)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        node: Any = self.values
+        for part in key.split("."):
+            node = node[part]
+        return node
+
+    def save(self) -> Path:
+        """Write ``metrics.json``; returns its path."""
+        return save_metrics(self.path, self.values)
+
+
+def show_table(rows: list[dict[str, Any]], floatfmt: str = "{:.3g}") -> None:
+    """Display ``rows`` (one dict per row, the first row's keys as columns) as a Markdown table;
+    the book renders it as an HTML table (``nb_render_markdown_format: gfm``)."""
+    from IPython.display import Markdown, display
+
+    if not rows:
+        raise ValueError("rows is empty: pass at least one row")
+    columns = list(rows[0])
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return floatfmt.format(value)
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    display(Markdown("\n".join(lines)))
 
 
 def show_source(obj: Any) -> None:

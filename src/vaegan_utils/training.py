@@ -1,13 +1,20 @@
-"""Training plumbing: input pipelines, an epoch log that survives interruption, fit-or-load."""
+"""Training plumbing: input pipelines, run fingerprints, an epoch log, fit-or-load with resume,
+and the GAN training harness."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import hashlib
+import inspect
 import json
 import logging
 import os
+import shutil
 import sys
+import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,18 +130,138 @@ def flip_and_shift(images: Any, seed: Any, flip: bool = True, max_shift: int = 2
     return images
 
 
+def _source_tree(source: str) -> str:
+    """A canonical dump of ``source``'s syntax tree without docstrings: comments, blank lines,
+    formatting and docstrings do not change it; any change to what the code does does."""
+    tree = ast.parse(textwrap.dedent(source))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
+def _members(cls: type) -> dict[str, Any]:
+    """The functions a class defines itself (properties, static and class methods unwrapped)."""
+    members = {}
+    for key, value in vars(cls).items():
+        if isinstance(value, staticmethod | classmethod):
+            value = value.__func__
+        if isinstance(value, property):
+            value = value.fget
+        if inspect.isfunction(value):
+            members[key] = value
+    return members
+
+
+def code_digest(obj: Any) -> str:
+    """A short hash of the syntax tree of a function, class or module's source.
+
+    A class defined in a notebook cell has no retrievable source of its own
+    (``inspect.getsource`` raises), but its methods do: such a class is hashed as its bases' names
+    plus each method's tree. Raises ``ValueError`` for an object with no source at all.
+    """
+    try:
+        text = _source_tree(inspect.getsource(obj))
+    except (OSError, TypeError) as error:
+        if not inspect.isclass(obj):
+            raise ValueError(
+                f"no source code found for {obj!r}: pass functions, classes "
+                "or modules defined in files or notebook cells"
+            ) from error
+        parts = [base.__qualname__ for base in obj.__bases__]
+        parts += [f"{key}:{code_digest(value)}" for key, value in sorted(_members(obj).items())]
+        text = "|".join(parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _code_name(obj: Any) -> str:
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+
+
+def fingerprint(settings: Mapping[str, Any] | None = None, code: Iterable[Any] = ()) -> dict:
+    """What identifies a training run: its settings (JSON values) and its code's digests.
+
+    ``settings`` holds everything that reaches the model, the data or the training (parameters,
+    seed, epochs); ``code`` the functions, classes or modules that build and train the model.
+    """
+    normalised = json.loads(json.dumps(dict(settings or {}), sort_keys=True, default=_jsonable))
+    return {
+        "settings": normalised,
+        "code": {_code_name(obj): code_digest(obj) for obj in code},
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # NumPy scalars and arrays
+        return value.tolist()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(
+        f"setting of type {type(value).__name__} cannot identify a run; "
+        "pass numbers, strings, booleans or lists of them"
+    )
+
+
+def describe_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """One line saying how fingerprint ``new`` differs from ``old`` ("" when equal)."""
+    parts = []
+    old_settings, new_settings = old.get("settings", {}), new.get("settings", {})
+    unset = "(unset)"
+    changed = [
+        f"{key} {_short(old_settings.get(key, unset))} → {_short(new_settings.get(key, unset))}"
+        for key in sorted(set(old_settings) | set(new_settings))
+        if old_settings.get(key, unset) != new_settings.get(key, unset)
+    ]
+    if changed:
+        parts.append("settings changed: " + ", ".join(changed))
+    old_code, new_code = old.get("code", {}), new.get("code", {})
+    code = [
+        key
+        for key in sorted(set(old_code) | set(new_code))
+        if old_code.get(key) != new_code.get(key)
+    ]
+    if code:
+        parts.append("code changed: " + ", ".join(code))
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(value: Any) -> int | float:
+    """A JSON-ready number: whole numbers stay ints, everything else becomes a float."""
+    return int(value) if isinstance(value, int | np.integer) else float(value)
+
+
 class EpochLog(keras.callbacks.Callback):
     """Record, after every epoch, the training logs, an evaluation and the training wall time.
 
-    Records are appended to a JSON file, so a run resumed with ``keras.callbacks.BackupAndRestore``
-    continues its log (and its clock) where it stopped. ``seconds`` counts training time only;
-    the evaluation's own time is excluded.
+    Records are written to a JSON file after every epoch. ``seconds`` counts training time only
+    (evaluations excluded); a resumed run continues the clock of the epoch it resumes from.
+    ``evaluate(epoch)`` receives the number of finished epochs; with ``evaluate_first`` it also
+    runs once before training, recorded as epoch 0.
     """
 
-    def __init__(self, path: str | Path, evaluate: Callable[[], dict[str, float]] | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        evaluate: Callable[[int], dict[str, float]] | None = None,
+        evaluate_first: bool = False,
+    ):
         super().__init__()
         self.path = Path(path)
-        self.evaluate = evaluate
+        self.evaluate, self.evaluate_first = evaluate, evaluate_first
         self.records: list[dict[str, Any]] = (
             json.loads(self.path.read_text()) if self.path.exists() else []
         )
@@ -145,22 +272,82 @@ class EpochLog(keras.callbacks.Callback):
         """Training seconds recorded so far."""
         return self.records[-1]["seconds"] if self.records else 0.0
 
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.evaluate_first and self.evaluate and not any(r["epoch"] == 0 for r in self.records):
+            values = {key: _number(value) for key, value in self.evaluate(0).items()}
+            self.records.insert(0, {"epoch": 0, "seconds": 0.0, **values})
+            self.write()
+
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         elapsed = time.perf_counter() - self._start
-        record: dict[str, Any] = {"epoch": epoch + 1, "seconds": self.seconds + elapsed}
+        earlier = [r for r in self.records if r["epoch"] <= epoch]  # a resumed run's past
+        clock = earlier[-1]["seconds"] if earlier else 0.0
+        record: dict[str, Any] = {"epoch": epoch + 1, "seconds": clock + elapsed}
         record.update({f"train_{key}": float(value) for key, value in (logs or {}).items()})
         if self.evaluate is not None:
-            record.update({key: float(value) for key, value in self.evaluate().items()})
-        self.records = [r for r in self.records if r["epoch"] <= epoch] + [record]
+            record.update({k: _number(v) for k, v in self.evaluate(epoch + 1).items()})
+        self.records = earlier + [record]
+        self.write()
+
+    def write(self) -> None:
+        """Save the records to ``path``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(self.records, indent=1) + "\n")
 
     def column(self, key: str) -> np.ndarray:
-        """One recorded quantity over epochs."""
-        return np.array([record[key] for record in self.records])
+        """One recorded quantity over the records that have it."""
+        return np.array([record[key] for record in self.records if key in record])
+
+    def series(self, key: str, x: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+        """``(x values, key values)`` over the records that have ``key`` (e.g. x="step")."""
+        having = [record for record in self.records if key in record]
+        return np.array([r[x] for r in having]), np.array([r[key] for r in having])
+
+
+@dataclasses.dataclass
+class Run:
+    """A finished training: its epoch log and where its files are.
+
+    ``run_id`` names the session that trained it (:func:`vaegan_utils.runtime.run_id`);
+    ``reused`` is true when the weights were loaded rather than trained in this session.
+    """
+
+    log: EpochLog
+    run_id: str
+    reused: bool
+    weights: Path
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.log.records
+
+    @property
+    def seconds(self) -> float:
+        return self.log.seconds
+
+    def column(self, key: str) -> np.ndarray:
+        return self.log.column(key)
+
+    def series(self, key: str, x: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+        return self.log.series(key, x)
+
+
+def _run_files(directory: Path, name: str) -> dict[str, Path]:
+    return {
+        "weights": directory / f"{name}.weights.h5",
+        "log": directory / f"{name}_log.json",
+        "run": directory / f"{name}_run.json",
+        "backup": directory / f"{name}_backup",
+    }
+
+
+def _clear(files: dict[str, Path]) -> None:
+    for key in ("weights", "log", "run"):
+        files[key].unlink(missing_ok=True)
+    shutil.rmtree(files["backup"], ignore_errors=True)
 
 
 def fit_or_load(
@@ -169,47 +356,141 @@ def fit_or_load(
     epochs: int,
     directory: str | Path,
     name: str,
-    evaluate: Callable[[], dict[str, float]] | None = None,
+    evaluate: Callable[[int], dict[str, float]] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    code: Iterable[Any] = (),
     retrain: bool = False,
     steps_per_epoch: int | None = None,
-) -> EpochLog:
-    """Train ``model`` for ``epochs``, or load its finished weights from ``directory``.
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+    evaluate_first: bool = False,
+) -> Run:
+    """Train ``model`` for ``epochs``, or load the finished weights of the *same* run.
 
-    - finished weights ``{name}.weights.h5`` present (and ``retrain`` false): load them;
-    - otherwise train, resuming from ``{name}_backup/`` if an earlier run was interrupted,
-      then save the weights. The epoch log is kept in ``{name}_log.json``.
+    A run is identified by :func:`fingerprint` of ``settings`` and ``code`` (plus ``epochs`` and
+    ``steps_per_epoch``), kept beside the weights in ``{name}_run.json``:
+
+    - same fingerprint, finished weights ``{name}.weights.h5`` present: load them (and the
+      optimizer state), no training;
+    - same fingerprint, an interrupted run's backup ``{name}_backup/`` present: resume from its
+      last finished epoch (weights, optimizer state, epoch count and training clock are restored;
+      the input pipeline restarts its shuffling and the model's random streams restart);
+    - anything else (new settings or code, ``retrain=True``, no record): train afresh, with the
+      clock at 0, saying in one log line why.
 
     ``steps_per_epoch`` makes an "epoch" a fixed number of steps over a repeated dataset: the
-    interval between evaluations.
+    interval between evaluations. ``evaluate(epoch)`` runs after every epoch (and, with
+    ``evaluate_first``, once before training as epoch 0); its values join the epoch's record.
+    ``callbacks`` are added to Keras' ``fit``.
     """
-    if epochs <= 0:
-        raise ValueError(f"epochs must be positive, got {epochs}")
+    from vaegan_utils.runtime import run_id as session_run_id
+
+    if not isinstance(epochs, int) or epochs <= 0:
+        raise ValueError(f"epochs must be a positive whole number, got {epochs!r}")
     directory = Path(directory)
-    weights = directory / f"{name}.weights.h5"
-    log_path = directory / f"{name}_log.json"
+    files = _run_files(directory, name)
+    wanted = fingerprint(
+        {**dict(settings or {}), "epochs": epochs, "steps_per_epoch": steps_per_epoch}, code
+    )
+    found = json.loads(files["run"].read_text()) if files["run"].exists() else None
+    reason = ""
     if retrain:
-        weights.unlink(missing_ok=True)
-        log_path.unlink(missing_ok=True)
-    log = EpochLog(log_path, evaluate)
-    if weights.exists() and len(log.records) == epochs:
+        reason = "retrain=True"
+    elif found is None and any(files[key].exists() for key in ("weights", "log", "backup")):
+        reason = "no record of the settings the saved files were trained with"
+    elif found is not None:
+        reason = describe_changes(found["fingerprint"], wanted)
+    if reason:
+        logger.info("%s: training afresh (%s)", name, reason)
+        _clear(files)
+        found = None
+
+    if found is not None and found.get("finished") and files["weights"].exists():
+        log = EpochLog(files["log"], evaluate)
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and not optimizer.built:
             optimizer.build(model.trainable_variables)  # so that its saved state loads too
-        model.load_weights(weights)
-        logger.info("%s: loaded trained weights from %s (delete it to retrain)", name, weights)
-        return log
-    backup = keras.callbacks.BackupAndRestore(str(directory / f"{name}_backup"))
+        model.load_weights(files["weights"])
+        logger.info(
+            "%s: reused the weights trained in run %s (same settings and code; "
+            "retrain=True trains again)",
+            name,
+            found["run_id"],
+        )
+        return Run(log, found["run_id"], True, files["weights"])
+
+    resuming = found is not None and files["backup"].exists()
+    if not resuming:
+        _clear(files)  # a fresh run: its log and its clock start empty
+    run_id = found["run_id"] if resuming else session_run_id()
+    record = {"run_id": run_id, "finished": False, "fingerprint": wanted}
+    directory.mkdir(parents=True, exist_ok=True)
+    files["run"].write_text(json.dumps(record, indent=1) + "\n")
+    log = EpochLog(files["log"], evaluate, evaluate_first)
+    if resuming:
+        logger.info(
+            "%s: resuming run %s after its epoch %d", name, run_id, log.records[-1]["epoch"]
+        )
+    backup = keras.callbacks.BackupAndRestore(str(files["backup"]))
     model.fit(
         dataset,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         verbose=0,
         shuffle=False,  # the input pipeline shuffles
-        callbacks=[backup, log, ProgressBar(epochs, name)],
+        callbacks=[backup, log, ProgressBar(epochs, name), *callbacks],
     )
-    model.save_weights(weights)
-    logger.info("%s: trained %d epochs in %.0f s, saved %s", name, epochs, log.seconds, weights)
-    return log
+    model.save_weights(files["weights"])
+    files["run"].write_text(json.dumps({**record, "finished": True}, indent=1) + "\n")
+    logger.info("%s: trained %d epochs in %.0f s (run %s)", name, epochs, log.seconds, run_id)
+    return Run(log, run_id, False, files["weights"])
+
+
+def fit_gan(
+    model: keras.Model,
+    batches: Any,
+    steps: int,
+    eval_every: int,
+    directory: str | Path,
+    name: str = "gan",
+    evaluate: Callable[[int], dict[str, float]] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    code: Iterable[Any] = (),
+    retrain: bool = False,
+) -> Run:
+    """Train a compiled GAN (any ``keras.Model`` with a ``train_step``) for ``steps`` steps,
+    evaluating every ``eval_every`` steps, or load the same finished run.
+
+    ``evaluate(step)`` is called at step 0 (before training) and after every ``eval_every``
+    steps; each record of the log holds ``step`` and those values, plus the train step's logged
+    averages over the interval (``train_*``). ``batches`` must repeat forever. Reuse and resume
+    as in :func:`fit_or_load`.
+    """
+    if not isinstance(eval_every, int) or eval_every <= 0:
+        raise ValueError(f"eval_every must be a positive whole number of steps, got {eval_every!r}")
+    if not isinstance(steps, int) or steps <= 0 or steps % eval_every:
+        raise ValueError(
+            f"steps must be a positive multiple of eval_every={eval_every}, "
+            f"got {steps!r}; round it to one"
+        )
+
+    def with_step(epoch: int) -> dict[str, float]:
+        step = epoch * eval_every
+        return {"step": step, **(evaluate(step) if evaluate else {})}
+
+    run = fit_or_load(
+        model,
+        batches,
+        steps // eval_every,
+        directory,
+        name,
+        with_step,
+        settings={**dict(settings or {}), "eval_every": eval_every},
+        code=code,
+        retrain=retrain,
+        steps_per_epoch=eval_every,
+        evaluate_first=True,
+    )
+    return run
 
 
 class ProgressBar(keras.callbacks.Callback):
