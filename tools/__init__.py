@@ -1,0 +1,1 @@
+"""Maintainer tooling (not part of vaegan_utils): notebook execution and checks."""

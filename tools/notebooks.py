@@ -1,0 +1,289 @@
+"""Maintainer tooling for the book's notebooks: listing, pairing checks and execution.
+
+Command line (from the repository root)::
+
+    python -m tools.notebooks sync      # bring each .ipynb up to date with its .py: prose-only
+                                        # edits are copied over (outputs kept); code edits
+                                        # re-execute the notebook from scratch at full settings
+    python -m tools.notebooks execute   # re-execute every notebook from scratch at full settings
+    python -m tools.notebooks check     # report pairing drift, unclean runs, foreign run ids
+
+The ``.py`` file (Jupytext ``py:percent``) is the source of truth; the ``.ipynb`` beside it holds
+the outputs of one full run from scratch (its output directory emptied first, so every model is
+trained in that run), for Colab and for the rendered book. The run's id (printed by the run card,
+carried by every training line and the metrics line) ties the outputs to that run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+import yaml
+
+KERNEL_NAME = "python3"
+#: IPython kernel setting that keeps C++ log lines (TensorFlow's start-up) out of cell outputs.
+_KERNEL_CONFIG = "c.IPKernelApp.capture_fd_output = False\n"
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` (default: cwd) that holds ``_toc.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "_toc.yml").exists():
+            return directory
+    raise FileNotFoundError(f"no _toc.yml at or above {here}; run from the book's repository")
+
+
+def toc_notebooks(root: Path) -> list[Path]:
+    """The ``.py`` sources of the notebooks listed in ``_toc.yml``, in book order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("file"), str):
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return [root / f"{Path(f).with_suffix('')}.py" for f in files if f.startswith("notebooks/")]
+
+
+def cell_sources(path: Path) -> list[tuple[str, str]]:
+    """``(cell_type, source)`` for every cell of a ``.py`` or ``.ipynb`` notebook."""
+    notebook = jupytext.read(path)
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+def pairing_problems(py_path: Path) -> list[str]:
+    """Why ``py_path`` and its ``.ipynb`` are not the same notebook (empty list: they are)."""
+    ipynb_path = py_path.with_suffix(".ipynb")
+    if not ipynb_path.exists():
+        return [f"{ipynb_path.name} is missing"]
+    source, stored = cell_sources(py_path), cell_sources(ipynb_path)
+    if len(source) != len(stored):
+        return [f"{py_path.name} has {len(source)} cells, {ipynb_path.name} has {len(stored)}"]
+    return [
+        f"cell {index} differs between {py_path.name} and {ipynb_path.name}"
+        for index, (a, b) in enumerate(zip(source, stored, strict=True))
+        if a != b
+    ]
+
+
+def execution_problems(ipynb_path: Path) -> list[str]:
+    """Why a committed ``.ipynb`` is not a clean top-to-bottom run (empty list: it is)."""
+    notebook = nbformat.read(ipynb_path, as_version=4)
+    problems = []
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    counts = [cell.get("execution_count") for cell in code_cells]
+    if counts != list(range(1, len(code_cells) + 1)):
+        problems.append(
+            f"{ipynb_path.name}: execution counts {counts} are not 1..{len(code_cells)}"
+        )
+    for index, cell in enumerate(code_cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                problems.append(
+                    f"{ipynb_path.name}: code cell {index} raised {output.get('ename')}"
+                )
+            if output.get("name") == "stderr":
+                problems.append(f"{ipynb_path.name}: code cell {index} wrote to stderr")
+    return problems
+
+
+#: A run id as printed by the run card and the training and metrics lines: "run 1a2b3c4d".
+RUN_ID = re.compile(r"\brun ([0-9a-f]{8})\b")
+#: What a reused model prints (``training.fit_or_load``): a committed run must not show it.
+REUSED = "reused the weights"
+
+
+def _text_outputs(notebook: nbformat.NotebookNode) -> list[str]:
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                texts.append(output["text"])
+            texts.extend(
+                value
+                for mime, value in output.get("data", {}).items()
+                if mime in ("text/plain", "text/markdown")
+            )
+    return texts
+
+
+def run_problems(ipynb_path: Path) -> list[str]:
+    """Why a committed ``.ipynb`` is not one from-scratch run (empty list: it is).
+
+    Its run card names a run id; every run id in its outputs must be that one (training lines,
+    the metrics line), at least one line besides the run card must carry it, and no model may
+    have been reused from an earlier run.
+    """
+    texts = _text_outputs(nbformat.read(ipynb_path, as_version=4))
+    ids = [match for text in texts for match in RUN_ID.findall(text)]
+    problems = []
+    if not ids:
+        return [f"{ipynb_path.name}: no run id in its outputs (the run card prints one)"]
+    foreign = sorted(set(ids) - {ids[0]})
+    if foreign:
+        problems.append(f"{ipynb_path.name}: outputs of run {ids[0]} mix in runs {foreign}")
+    if len(ids) < 2:
+        problems.append(
+            f"{ipynb_path.name}: only the run card names run {ids[0]}; "
+            "its metrics line must carry it too"
+        )
+    if any(REUSED in text for text in texts):
+        problems.append(f"{ipynb_path.name}: shows a model reused from an earlier run")
+    return problems
+
+
+def output_directory(py_path: Path, parameters: dict[str, Any] | None = None) -> Path | None:
+    """The notebook's ``output_dir``: from ``parameters`` or its parameters cell's default."""
+    from tools.notebook_code import notebook_parameters
+
+    value = (parameters or {}).get("output_dir", notebook_parameters(py_path).get("output_dir"))
+    return None if value is None else Path(value)
+
+
+def kernel_environment() -> dict[str, str]:
+    """Environment for notebook kernels: an IPython profile that keeps fd-level stderr out,
+    and no progress bars."""
+    ipython_dir = Path(tempfile.gettempdir()) / "vaegan_utils_ipython"
+    profile = ipython_dir / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(_KERNEL_CONFIG)
+    # Stored notebooks hold results, not progress bars.
+    return {"IPYTHONDIR": str(ipython_dir), "VAEGAN_PROGRESS": "0"}
+
+
+def execute(
+    py_path: Path,
+    output_path: Path | None,
+    parameters: dict[str, Any] | None = None,
+    cwd: Path | None = None,
+    progress: bool = False,
+    fresh: bool = False,
+) -> nbformat.NotebookNode:
+    """Execute the notebook ``py_path`` with papermill; write it to ``output_path`` if given.
+
+    ``fresh`` empties the notebook's output directory first, so that every model is trained in
+    this run. Raises papermill's ``PapermillExecutionError`` when a cell fails.
+    """
+    import papermill
+
+    if fresh:
+        directory = output_directory(py_path, parameters)
+        if directory is None:
+            raise ValueError(f"{py_path.name} has no output_dir parameter to empty")
+        shutil.rmtree((cwd or Path.cwd()) / directory, ignore_errors=True)
+
+    notebook = jupytext.read(py_path)
+    notebook.metadata["kernelspec"] = {
+        "name": KERNEL_NAME,
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    os.environ.update(kernel_environment())
+    executed = papermill.execute_notebook(
+        notebook,
+        None,
+        parameters=parameters or {},
+        kernel_name=KERNEL_NAME,
+        cwd=str(cwd) if cwd else None,
+        progress_bar=progress,
+        log_output=False,
+    )
+    for cell in executed.cells:  # per-cell timings only make diffs noisy
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    if output_path is not None:
+        nbformat.write(executed, output_path)
+    return executed
+
+
+def copy_prose(py_path: Path) -> bool:
+    """Copy the Markdown cells of ``py_path`` into its ``.ipynb`` when only they changed
+    (outputs kept); False when code cells differ too (the notebook must be re-executed)."""
+    ipynb_path = py_path.with_suffix(".ipynb")
+    if not ipynb_path.exists():
+        return False
+    source = jupytext.read(py_path)
+    stored = nbformat.read(ipynb_path, as_version=4)
+    if [c.cell_type for c in source.cells] != [c.cell_type for c in stored.cells]:
+        return False
+    pairs = list(zip(source.cells, stored.cells, strict=True))
+    if any(a.source.strip() != b.source.strip() for a, b in pairs if a.cell_type == "code"):
+        return False
+    for a, b in pairs:
+        b.source = a.source
+    nbformat.write(stored, ipynb_path)
+    return True
+
+
+def _run(paths: list[Path], root: Path) -> int:
+    for path in paths:
+        start = time.perf_counter()
+        print(f"executing {path.relative_to(root)} from scratch at full settings …", flush=True)
+        execute(path, path.with_suffix(".ipynb"), cwd=root, progress=True, fresh=True)
+        print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.notebooks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=("sync", "execute", "check"))
+    parser.add_argument("names", nargs="*", help="notebook names (e.g. 00_data_tour); default all")
+    args = parser.parse_args(argv)
+    root = repo_root()
+    paths = toc_notebooks(root)
+    if args.names:
+        unknown = set(args.names) - {path.stem for path in paths}
+        if unknown:
+            parser.error(f"not in _toc.yml: {', '.join(sorted(unknown))}")
+        paths = [path for path in paths if path.stem in args.names]
+    if args.command == "execute":
+        return _run(paths, root)
+    if args.command == "sync":
+        stale = []
+        for path in paths:
+            if not pairing_problems(path) and not execution_problems(path.with_suffix(".ipynb")):
+                continue
+            if not execution_problems(path.with_suffix(".ipynb")) and copy_prose(path):
+                print(f"{path.name}: prose updated, outputs kept")
+            else:
+                stale.append(path)
+        if not stale:
+            print("all notebooks are in sync with their committed outputs")
+        return _run(stale, root)
+    problems = [p for path in paths for p in pairing_problems(path)]
+    problems += [
+        p
+        for path in paths
+        if path.with_suffix(".ipynb").exists()
+        for p in execution_problems(path.with_suffix(".ipynb"))
+        + run_problems(path.with_suffix(".ipynb"))
+    ]
+    print("\n".join(problems) or "all notebooks paired and cleanly executed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
