@@ -1,11 +1,12 @@
-"""Time a notebook at full settings from scratch and check its targets.
+"""Time notebooks at full settings from scratch and check their targets.
 
     python benchmarks/run_notebook.py 02_vae_mnist            # time it, print the targets
     python benchmarks/run_notebook.py 02_vae_mnist --write    # ... and store the executed .ipynb
+    python benchmarks/run_notebook.py --all --write           # every chapter, one after the other
 
-The notebook's output directory is emptied first, so every model is trained, not loaded. Results
-go to outputs/benchmarks/NAME.json. Targets are the issue tracker's, measured on the machine that
-runs this script.
+Each notebook's output directory is emptied first, so every model is trained in that run, not
+reused. Results go to outputs/benchmarks/NAME.json. Targets are the issue tracker's, measured on
+the machine that runs this script.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from vaegan_utils import notebooks, runtime
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
+
+from tools import notebooks  # noqa: E402
+from vaegan_utils import runtime  # noqa: E402
 
 Target = tuple[str, Callable[[dict, float], object], Callable[[object], bool]]
 
@@ -71,38 +75,50 @@ TARGETS: dict[str, list[Target]] = {
 }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("name", help="notebook name, e.g. 02_vae_mnist")
-    parser.add_argument("--write", action="store_true", help="store the executed .ipynb")
-    args = parser.parse_args()
-    root = notebooks.repo_root()
-    py_path = root / "notebooks" / f"{args.name}.py"
+def run(name: str, root: Path, write: bool) -> dict:
+    """Execute one notebook from scratch, time it, check its targets; returns the report."""
+    py_path = root / "notebooks" / f"{name}.py"
     if not py_path.exists():
-        parser.error(f"no notebook {py_path}")
-    out = root / "outputs" / args.name
-    shutil.rmtree(out, ignore_errors=True)
+        raise ValueError(f"no notebook {py_path}: name one listed in _toc.yml")
     start = time.perf_counter()
-    notebooks.execute(py_path, py_path.with_suffix(".ipynb") if args.write else None, cwd=root)
+    notebooks.execute(
+        py_path, py_path.with_suffix(".ipynb") if write else None, cwd=root, fresh=True
+    )
     wall = time.perf_counter() - start
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((root / "outputs" / name / "metrics.json").read_text())
     rows = []
-    for label, measure, check in TARGETS.get(args.name, []):
+    for label, measure, check in TARGETS.get(name, []):
         value = measure(metrics, wall)
         rows.append({"target": label, "measured": value, "met": bool(check(value))})
     report = {
-        "notebook": args.name,
+        "notebook": name,
+        "run_id": metrics.get("run_id"),
         "wall_seconds": round(wall, 1),
         "machine": f"{platform.machine()}, {runtime.device_name()}",
         "targets": rows,
         "metrics": metrics,
     }
-    print(f"{args.name}: {wall:.1f} s wall on {report['machine']}")
+    print(f"{name}: {wall:.1f} s wall on {report['machine']} (run {report['run_id']})", flush=True)
     for row in rows:
         print(f"  [{'met' if row['met'] else 'MISSED'}] {row['target']}: {row['measured']}")
-    runtime.save_metrics(root / "outputs" / "benchmarks" / f"{args.name}.json", report)
+    runtime.save_metrics(root / "outputs" / "benchmarks" / f"{name}.json", report)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("names", nargs="*", help="notebook names, e.g. 02_vae_mnist")
+    parser.add_argument("--all", action="store_true", help="every notebook in _toc.yml")
+    parser.add_argument("--write", action="store_true", help="store the executed .ipynb")
+    args = parser.parse_args()
+    root = notebooks.repo_root()
+    names = [p.stem for p in notebooks.toc_notebooks(root)] if args.all else args.names
+    if not names:
+        parser.error("name at least one notebook, or pass --all")
+    for name in names:
+        run(name, root, args.write)
     return 0
 
 
