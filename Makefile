@@ -31,10 +31,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(FORMATTED)
 
 test: lint
+	@command -v chromium >/dev/null || [ -n "$$CHROMIUM" ] || printf '%s\n' \
+	  "################################################################################" \
+	  "# Chromium not found: the browser tests of the built book will NOT run.        #" \
+	  "# Install it (Debian/Ubuntu: sudo apt-get install chromium) or set \$$CHROMIUM.  #" \
+	  "################################################################################"
 	$(BIN)/python -m pytest; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
 
 check: lint
-	$(BIN)/python -m pytest -m "not notebook and not book" -q
+	$(BIN)/python -m pytest -m "not notebook and not book and not browser" -q
 
 execute: $(STAMP)
 	$(BIN)/python -m tools.notebooks execute $(NB)

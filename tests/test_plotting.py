@@ -112,4 +112,24 @@ def test_show_frames_titles_each_saved_step(tmp_path) -> None:
     assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 250"]
     with pytest.raises(FileNotFoundError, match="500"):
         plotting.show_frames(tmp_path, [0, 500])
+    plotting.save_frame(np.ones((4, 3, 3)), 2, 2, plotting.frame_path(tmp_path, 500))
+    assert plotting.saved_steps(tmp_path) == [0, 250, 500]
+    fig = plotting.show_frames(tmp_path)  # first, middle, last
+    assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 250", "step 500"]
+    with pytest.raises(FileNotFoundError, match="no snapshots"):
+        plotting.show_frames(tmp_path / "empty")
     plt.close("all")
+
+
+def test_snapshots_gif_keeps_every_nth_frame_and_the_last(tmp_path) -> None:
+    from PIL import Image
+
+    for step in range(0, 500, 100):  # 5 frames: every=2 keeps 400, 200, 0 (the last one kept)
+        plotting.save_frame(
+            np.full((1, 3, 3), step / 500), 1, 1, plotting.frame_path(tmp_path, step)
+        )
+    html = plotting.snapshots_gif_html(tmp_path, every=2, width=100)
+    assert html.startswith('<img src="data:image/gif;base64,') and 'width="100"' in html
+    assert Image.open(tmp_path / "training.gif").n_frames == 3
+    with pytest.raises(ValueError, match="every"):
+        plotting.snapshots_gif_html(tmp_path, every=0)

@@ -220,8 +220,19 @@ def frame_path(directory: str | Path, step: int) -> Path:
     return Path(directory) / f"step_{step:05d}.png"
 
 
-def show_frames(directory: str | Path, steps: list[int], size: float = 4.3) -> Figure:
-    """Saved snapshots (see :func:`frame_path`) side by side, titled with their step."""
+def saved_steps(directory: str | Path) -> list[int]:
+    """The steps whose snapshots are saved in ``directory``, in order."""
+    return sorted(int(path.stem.split("_")[1]) for path in Path(directory).glob("step_*.png"))
+
+
+def show_frames(directory: str | Path, steps: list[int] | None = None, size: float = 4.3) -> Figure:
+    """Saved snapshots (see :func:`frame_path`) side by side, titled with their step; by default
+    the first, the middle and the last one saved."""
+    if steps is None:
+        saved = saved_steps(directory)
+        if not saved:
+            raise FileNotFoundError(f"no snapshots in {directory}: train with evaluations first")
+        steps = sorted({saved[0], saved[len(saved) // 2], saved[-1]})
     missing = [step for step in steps if not frame_path(directory, step).exists()]
     if missing:
         raise FileNotFoundError(f"no snapshot for steps {missing} in {directory}")
@@ -231,6 +242,16 @@ def show_frames(directory: str | Path, steps: list[int], size: float = 4.3) -> F
         ax.set_title(f"step {step:,}")
         ax.set_axis_off()
     return fig
+
+
+def snapshots_gif_html(directory: str | Path, every: int = 1, width: int = 360) -> str:
+    """Every ``every``-th saved snapshot (the last one always kept) as an inline animated GIF,
+    saved as ``directory/training.gif``; returns the ``<img>`` tag."""
+    if every < 1:
+        raise ValueError(f"every must be a positive whole number, got {every}")
+    frames = [frame_path(directory, step) for step in saved_steps(directory)]
+    gif = save_gif(frames[::-every][::-1], Path(directory) / "training.gif")
+    return gif_html(gif, width=width)
 
 
 def save_gif(frames: list[Path], path: str | Path, duration_ms: int = 150) -> Path:

@@ -490,6 +490,9 @@ def fit_gan(
         steps_per_epoch=eval_every,
         evaluate_first=True,
     )
+    if not run.reused:
+        logger.info("%s: %.0f ms a step (%d steps, evaluations excluded)",
+                    name, 1000 * run.seconds / steps, steps)  # fmt: skip
     return run
 
 
