@@ -32,19 +32,16 @@
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "vaegan-utils[faces] @ git+https://github.com/vaegan-book/vaegan-book"],
-        check=True,
-    )
+PACKAGE = "vaegan-utils[faces] @ git+https://github.com/vaegan-book/vaegan-book"
+if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
 quick = False  # True: a smaller run for CI (fewer faces)
+seed = 0
+output_dir = "outputs/00_data_tour"
 face_size = 32  # side of the face images, in pixels
 face_source = "auto"  # "auto", "cache", "online" or "offline"
-output_dir = "outputs/00_data_tour"
-seed = 0
 
 # %%
 import matplotlib.pyplot as plt
@@ -53,7 +50,9 @@ import numpy as np
 from vaegan_utils import data, plotting, runtime
 
 runtime.configure_logging()
+runtime.set_seed(seed)
 out = runtime.output_dir(output_dir)
+results = runtime.Results(out / "metrics.json", quick=quick)  # metrics.json and the glued values
 print(runtime.run_card(seed=seed, quick=quick))
 
 # %% [markdown]
@@ -67,9 +66,9 @@ print(runtime.run_card(seed=seed, quick=quick))
 mnist = data.load_mnist(seed=seed)
 print(f"source: {mnist.source}")
 print(f"train: {mnist.x_train.shape} {mnist.x_train.dtype}, test: {mnist.x_test.shape}")
-runtime.glue("mnist_source", mnist.source)
-runtime.glue("mnist_n_train", f"{len(mnist.x_train):,}")
-runtime.glue("mnist_n_test", f"{len(mnist.x_test):,}")
+results.add("mnist_source", mnist.source)
+results.add("mnist_n_train", len(mnist.x_train), "{:,}")
+results.add("mnist_n_test", len(mnist.x_test), "{:,}")
 
 # %% [markdown]
 # MNIST has {glue:}`mnist_n_train` training and {glue:}`mnist_n_test` test images of 28x28 pixels.
@@ -83,8 +82,10 @@ test_counts = np.bincount(mnist.y_test, minlength=10)
 print("digit:", *range(10), sep="\t")
 print("train:", *train_counts, sep="\t")
 print("test: ", *test_counts, sep="\t")
-runtime.glue("mnist_ones_excess", f"{train_counts[1] / train_counts.mean() - 1:.0%}")
-runtime.glue("mnist_fives_deficit", f"{1 - train_counts[5] / train_counts.mean():.0%}")
+results.add("mnist_train_counts", train_counts.tolist(), glue_it=False)
+results.add("mnist_test_counts", test_counts.tolist(), glue_it=False)
+results.add("mnist_ones_excess", train_counts[1] / train_counts.mean() - 1, "{:.0%}")
+results.add("mnist_fives_deficit", 1 - train_counts[5] / train_counts.mean(), "{:.0%}")
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 2.5))
@@ -122,6 +123,7 @@ ink = mnist.x_train
 print(f"pixels exactly 0: {np.mean(ink == 0):.1%}")
 print(f"pixels above 0.5: {np.mean(ink > 0.5):.1%}")
 print(f"mean intensity:   {ink.mean():.4f}")
+results.add("mnist_mean_intensity", float(ink.mean()), glue_it=False)
 
 # %% [markdown]
 # ## LFW faces
@@ -134,8 +136,9 @@ print(f"mean intensity:   {ink.mean():.4f}")
 # %%
 faces = data.load_faces(size=face_size, source=face_source, n=64 if quick else None)
 print(f"source: {faces.source} ({faces.dataset}), images: {faces.images.shape}")
-runtime.glue("faces_source", f"{faces.dataset} via the {faces.source} source")
-runtime.glue("faces_n", f"{len(faces.images):,}")
+results.add("faces_source", faces.source, f"{faces.dataset} via the {{}} source")
+results.add("faces_dataset", faces.dataset, glue_it=False)
+results.add("faces_n", len(faces.images), "{:,}")
 
 # %%
 shown = faces.images[:32]
@@ -156,18 +159,10 @@ plotting.pixel_histograms({"MNIST (train)": mnist.x_train, "LFW faces": faces.im
 plt.show()
 
 # %%
-metrics = {
-    "mnist_source": mnist.source,
-    "mnist_train_counts": train_counts,
-    "mnist_test_counts": test_counts,
-    "mnist_mean_intensity": float(mnist.x_train.mean()),
-    "faces_source": faces.source,
-    "faces_dataset": faces.dataset,
-    "faces_shape": list(faces.images.shape),
-    "faces_min": float(faces.images.min()),
-    "faces_max": float(faces.images.max()),
-}
-print(runtime.save_metrics(out / "metrics.json", metrics))
+results.add("faces_shape", list(faces.images.shape), glue_it=False)
+results.add("faces_min", float(faces.images.min()), glue_it=False)
+results.add("faces_max", float(faces.images.max()), glue_it=False)
+print(f"metrics of run {results['run_id']}: {results.save()}")
 
 # %% [markdown]
 # ## Summary

@@ -31,17 +31,15 @@
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "vaegan-utils @ git+https://github.com/vaegan-book/vaegan-book"],
-        check=True,
-    )
+PACKAGE = "vaegan-utils @ git+https://github.com/vaegan-book/vaegan-book"
+if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
 quick = False  # True: a short run for CI
 seed = 0
 output_dir = "outputs/03_gan_mnist"
+retrain = False  # False: reuse a finished run with the same settings and code from output_dir
 steps = 10_000  # training steps (the seed's schedule)
 eval_every = 250  # steps between evaluations and snapshots
 eval_samples = 2000  # generated images scored at each evaluation
@@ -51,7 +49,6 @@ g_width = 32  # channels of the generator's last hidden layer (2x that before it
 d_width = 16  # channels of the discriminator's first convolution (2x that after it)
 learning_rate = 5e-4
 balance = True  # the seed's balance rule
-retrain = False  # False: reuse trained weights found in output_dir
 
 # %%
 import keras
@@ -60,13 +57,14 @@ import numpy as np
 from IPython.display import HTML, display
 from keras import ops
 
-from vaegan_utils import data, evaluation, gan, plotting, runtime, training
+from vaegan_utils import data, evaluation, explorer, gan, plotting, runtime, training
 
 runtime.configure_logging()
 runtime.set_seed(seed)
 out = runtime.output_dir(output_dir)
 if quick:
     steps, eval_every, eval_samples = 400, 100, 1000
+results = runtime.Results(out / "metrics.json", quick=quick, steps=steps)
 print(runtime.run_card(seed=seed, quick=quick))
 
 # %% [markdown]
@@ -89,8 +87,10 @@ mnist = data.load_mnist()
 scorer = evaluation.Scorer.from_real(mnist.x_test)
 real_sample = mnist.x_train[np.random.default_rng(seed).choice(60_000, eval_samples, replace=False)]
 real = scorer.score(real_sample)
-print(f"real training digits: score {real['score']:.2f}, Fréchet distance {real['frechet']:.2f}, "
-      f"smallest class {min(real['class_fractions']):.1%}")
+print(
+    f"real training digits: score {real['score']:.2f}, Fréchet distance {real['frechet']:.2f}, "
+    f"smallest class {min(real['class_fractions']):.1%}"
+)
 
 # %% [markdown]
 # ## The two players
@@ -105,10 +105,14 @@ print(f"real training digits: score {real['score']:.2f}, Fréchet distance {real
 # %%
 generator = gan.build_generator(latent_dim, image_size=28, width=g_width)
 discriminator = gan.build_discriminator(image_size=28, width=d_width)
-print(f"generator: {generator.count_params():,} weights, {len(generator.layers)} layers "
-      f"(z {generator.input.shape[1:]} -> image {generator.output.shape[1:]})")
-print(f"discriminator: {discriminator.count_params():,} weights "
-      f"(image {discriminator.input.shape[1:]} -> logit {discriminator.output.shape[1:]})")
+print(
+    f"generator: {generator.count_params():,} weights, {len(generator.layers)} layers "
+    f"(z {generator.input.shape[1:]} -> image {generator.output.shape[1:]})"
+)
+print(
+    f"discriminator: {discriminator.count_params():,} weights "
+    f"(image {discriminator.input.shape[1:]} -> logit {discriminator.output.shape[1:]})"
+)
 
 # %% [markdown]
 # ### The losses
@@ -145,42 +149,41 @@ runtime.show_source(gan.GAN.train_step)
 # 64 codes, so the snapshots show the *same* $z$ maturing.
 
 # %%
-runtime.glue("gan_learning_rate", f"{learning_rate:g}")
+results.add("gan_learning_rate", learning_rate, "{:g}")
 model = gan.GAN(generator, discriminator, latent_dim, balance=balance, seed=seed)
-model.compile(
-    d_optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5),
-    g_optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5),
-    steps_per_execution=50,  # fewer Python round trips per step
-)
+model.compile(learning_rate=learning_rate)  # Adam with beta_1 = 0.5 for both players
 fixed_z = keras.random.normal((64, latent_dim), seed=seed)
 frames_dir = out / "frames"
 score_rng = keras.random.SeedGenerator(seed + 1)
 
 
-def snapshot_and_score(step):
+def evaluate(step):
     """Save the fixed grid's snapshot and score a fresh batch of samples."""
     frame = plotting.frame_path(frames_dir, step)
     plotting.save_frame(ops.convert_to_numpy(generator(fixed_z)), 8, 8, frame, scale=1)
     return scorer.score_record(gan.sample(generator, eval_samples, score_rng))
 
 
-start = snapshot_and_score(0)
-evaluations = [len(training.EpochLog(out / "gan_log.json").records)]  # > 0 when resuming
-
-
-def evaluate():
-    evaluations[0] += 1
-    return snapshot_and_score(evaluations[0] * eval_every)
-
-
+# %%
 batches = training.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
-log = training.fit_or_load(
-    model, batches, steps // eval_every, out, "gan", evaluate, retrain=retrain,
-    steps_per_epoch=eval_every,
+run_settings = "seed batch_size latent_dim g_width d_width learning_rate balance eval_samples"
+settings = {name: globals()[name] for name in run_settings.split()}  # a change retrains
+log = training.fit_gan(
+    model,
+    batches,
+    steps,
+    eval_every,
+    out,
+    "gan",
+    evaluate,
+    settings=settings,
+    code=[gan],
+    retrain=retrain,
 )
+
+# %%
+start, records = log.records[0], log.records[1:]  # step 0, then one record every eval_every steps
 print(f"step 0: score {start['score']:.2f}, Fréchet {start['frechet']:.1f}")
-print(f"trained {steps:,} steps in {log.seconds:.0f} s "
-      f"({1000 * log.seconds / steps:.0f} ms a step, evaluations excluded)")
 
 # %% [markdown]
 # ## Snapshots
@@ -188,17 +191,43 @@ print(f"trained {steps:,} steps in {log.seconds:.0f} s "
 # The same 64 codes at the start, halfway and at the end of training:
 
 # %%
-halfway = (steps // 2) // eval_every * eval_every
-plotting.show_frames(frames_dir, [0, halfway, steps])
+plotting.show_frames(frames_dir)  # the first, the middle and the last snapshot
 plt.show()
 
 # %% [markdown]
 # And every snapshot in between, as an animation:
 
 # %%
-frames = sorted(frames_dir.glob("step_*.png"))
-gif = plotting.save_gif(frames, out / "training.gif")
-display(HTML(plotting.gif_html(gif)))
+display(HTML(plotting.snapshots_gif_html(frames_dir)))
+
+# %% [markdown]
+# ### Walking between two codes
+#
+# The trained generator maps *every* code to a digit, so the path between two codes is a path
+# between two digits. We walk along the great circle between them (spherical interpolation: in 64
+# dimensions almost all of a Gaussian's mass lies near the sphere of radius $\sqrt{64}$, and the
+# straight line between two codes dips inside it, where the generator saw few codes). Drag the
+# slider (or focus it and use the arrow keys):
+
+
+# %%
+def slerp(z0, z1, t):
+    """Points along the great circle from z0 to z1 (norms interpolated linearly)."""
+    u0, u1 = z0 / np.linalg.norm(z0), z1 / np.linalg.norm(z1)
+    angle = np.arccos(np.clip(u0 @ u1, -1.0, 1.0))
+    direction = (np.sin((1 - t) * angle)[:, None] * u0 + np.sin(t * angle)[:, None] * u1) / np.sin(
+        angle
+    )
+    return direction * ((1 - t) * np.linalg.norm(z0) + t * np.linalg.norm(z1))[:, None]
+
+
+ends = ops.convert_to_numpy(fixed_z[:2])  # two codes of the snapshot grid
+t = np.linspace(0.0, 1.0, 16)
+path_frames = ops.convert_to_numpy(generator(slerp(ends[0], ends[1], t)))  # (16, 28, 28)
+plotting.show_grid(path_frames, 1, 16)  # the static figure (also shown without JavaScript)
+plt.show()
+captions = [f"t = {value:.2f}" for value in t]
+display(HTML(explorer.frame_slider(path_frames, captions, title="from one code to another")))
 
 # %% [markdown]
 # ## The game, step by step
@@ -208,8 +237,7 @@ display(HTML(plotting.gif_html(gif)))
 # $\log 2 \approx 0.69$; the rule keeps the ratio of the two losses between ½ and 2.
 
 # %%
-records = log.records
-plotting.balance_curves(records, eval_every)
+plotting.balance_curves(records)
 plt.show()
 
 # %% [markdown]
@@ -219,15 +247,17 @@ plt.show()
 
 # %%
 fig, (ax_is, ax_fd, ax_cls) = plt.subplots(1, 3, figsize=(14, 3.3))
-eval_steps = np.concatenate([[0], log.column("epoch") * eval_every])
-ax_is.plot(eval_steps, np.concatenate([[start["score"]], log.column("score")]))
+eval_steps = log.column("step")
+ax_is.plot(eval_steps, log.column("score"))
 ax_is.axhline(real["score"], color="black", linestyle="--", label="real digits")
 ax_is.set(xlabel="step", ylabel="score (max 10)", title="Inception-style score")
-ax_fd.semilogy(eval_steps, np.concatenate([[start["frechet"]], log.column("frechet")]))
+ax_fd.semilogy(eval_steps, log.column("frechet"))
 ax_fd.axhline(real["frechet"], color="black", linestyle="--", label="real digits")
 ax_fd.set(xlabel="step", ylabel="distance", title="Fréchet distance to test digits")
-ax_cls.plot(eval_steps, 100 * np.concatenate([[start["min_class_fraction"]], log.column("min_class_fraction")]))
-ax_cls.axhline(100 * min(real["class_fractions"]), color="black", linestyle="--", label="real digits")
+ax_cls.plot(eval_steps, 100 * log.column("min_class_fraction"))
+ax_cls.axhline(
+    100 * min(real["class_fractions"]), color="black", linestyle="--", label="real digits"
+)
 ax_cls.set(xlabel="step", ylabel="% of samples", title="rarest digit's share")
 for ax in (ax_is, ax_fd, ax_cls):
     ax.legend(fontsize="small")
@@ -258,11 +288,14 @@ sample_distance = nearest.distance
 test_distance = evaluation.nearest_with_ratio(mnist.x_test[:8], mnist.x_train).distance
 plotting.comparison_grid({"sample": samples, "nearest training": mnist.x_train[nearest.index]})
 plt.show()
-print(f"mean distance to the nearest training digit: samples {sample_distance.mean():.2f}, "
-      f"test digits {test_distance.mean():.2f}")
+print(
+    f"mean distance to the nearest training digit: samples {sample_distance.mean():.2f}, "
+    f"test digits {test_distance.mean():.2f}"
+)
 
 # %% [markdown]
 # ## The numbers
+
 
 # %%
 def first_time(condition):
@@ -278,34 +311,55 @@ thresholds = {
     "Fréchet <= 3x real": first_time(lambda r: r["frechet"] <= 3 * real["frechet"]),
     "every class >= 5%": first_time(lambda r: r["min_class_fraction"] >= 0.05),
     "all three": first_time(
-        lambda r: r["score"] >= 9.0 and r["frechet"] <= 3 * real["frechet"] and r["min_class_fraction"] >= 0.05
+        lambda r: (
+            r["score"] >= 9.0
+            and r["frechet"] <= 3 * real["frechet"]
+            and r["min_class_fraction"] >= 0.05
+        )
     ),
 }
+
+# %%
 for name, seconds in thresholds.items():
-    print(f"{name:<20s} " + ("never met" if seconds is None else f"first met after {seconds:.0f} s of training"))
-print(f"final: score {final['score']:.2f} (real {real['score']:.2f}), Fréchet {final['frechet']:.2f} "
-      f"(real {real['frechet']:.2f}), rarest digit {final['min_class_fraction']:.1%}")
+    print(
+        f"{name:<20s} "
+        + ("never met" if seconds is None else f"first met after {seconds:.0f} s of training")
+    )
+print(
+    f"final: score {final['score']:.2f} (real {real['score']:.2f}), Fréchet {final['frechet']:.2f} "
+    f"(real {real['frechet']:.2f}), rarest digit {final['min_class_fraction']:.1%}"
+)
 d_paused, g_paused = log.column("train_d_paused").mean(), log.column("train_g_paused").mean()
 print(f"balance rule: D paused {d_paused:.1%} of steps, G paused {g_paused:.1%}")
 
 
+# %%
 def seconds_text(seconds):
-    return "was not reached" if seconds is None else f"was reached after {seconds:.0f} s of training"
+    return (
+        "was not reached" if seconds is None else f"was reached after {seconds:.0f} s of training"
+    )
 
 
-runtime.glue("gan_steps", f"{steps:,}")
-runtime.glue("gan_seconds", f"{log.seconds:.0f}")
-runtime.glue("gan_ms_per_step", f"{1000 * log.seconds / steps:.0f}")
-runtime.glue("gan_score", f"{final['score']:.2f}")
-runtime.glue("gan_frechet", f"{final['frechet']:.1f}")
-runtime.glue("gan_min_class", f"{final['min_class_fraction']:.1%}")
-runtime.glue("real_score", f"{real['score']:.2f}")
-runtime.glue("real_frechet", f"{real['frechet']:.1f}")
-runtime.glue("gan_all_three", seconds_text(thresholds["all three"]))
-runtime.glue("gan_d_paused", f"{d_paused:.1%}")
-runtime.glue("gan_g_paused", f"{g_paused:.1%}")
-runtime.glue("nn_sample", f"{sample_distance.mean():.2f}")
-runtime.glue("nn_test", f"{test_distance.mean():.2f}")
+results.add("start", start, glue_it=False)
+results.add("real", real, glue_it=False)
+results.add("final", final, glue_it=False)
+results.add("thresholds_seconds", thresholds, glue_it=False)
+results.add("history", records, glue_it=False)
+
+# %%
+results.add("gan_steps", steps, "{:,}")
+results.add("gan_seconds", log.seconds, "{:.0f}")
+results.add("gan_ms_per_step", 1000 * log.seconds / steps, "{:.0f}")
+results.add("gan_score", final["score"], "{:.2f}")
+results.add("gan_frechet", final["frechet"], "{:.1f}")
+results.add("gan_min_class", final["min_class_fraction"], "{:.1%}")
+results.add("real_score", real["score"], "{:.2f}")
+results.add("real_frechet", real["frechet"], "{:.1f}")
+results.add("gan_all_three", thresholds["all three"], seconds_text(thresholds["all three"]))
+results.add("d_paused_fraction", d_paused, "{:.1%}")
+results.add("g_paused_fraction", g_paused, "{:.1%}")
+results.add("nearest_distance_samples", sample_distance.mean(), "{:.2f}")
+results.add("nearest_distance_test", test_distance.mean(), "{:.2f}")
 
 # %% [markdown]
 # After {glue:}`gan_steps` steps ({glue:}`gan_seconds` s of training, {glue:}`gan_ms_per_step` ms a
@@ -313,26 +367,12 @@ runtime.glue("nn_test", f"{test_distance.mean():.2f}")
 # {glue:}`real_score`), its Fréchet distance to the test digits is {glue:}`gan_frechet` (real
 # training digits: {glue:}`real_frechet`), and its rarest digit makes up {glue:}`gan_min_class` of
 # the samples. The combined target — score ≥ 9, Fréchet distance ≤ 3× the real floor, every digit
-# ≥ 5% — {glue:}`gan_all_three`. The balance rule paused $D$ in {glue:}`gan_d_paused` and $G$ in
-# {glue:}`gan_g_paused` of the steps. Samples lie {glue:}`nn_sample` from their nearest training
-# digit, test digits {glue:}`nn_test`: the generator is not copying.
+# ≥ 5% — {glue:}`gan_all_three`. The balance rule paused $D$ in {glue:}`d_paused_fraction` and $G$ in
+# {glue:}`g_paused_fraction` of the steps. Samples lie {glue:}`nearest_distance_samples` from their nearest training
+# digit, test digits {glue:}`nearest_distance_test`: the generator is not copying.
 
 # %%
-metrics = {
-    "quick": quick,
-    "steps": steps,
-    "train_seconds": log.seconds,
-    "start": start,
-    "final": final,
-    "real": real,
-    "thresholds_seconds": thresholds,
-    "d_paused_fraction": d_paused,
-    "g_paused_fraction": g_paused,
-    "nearest_distance_samples": sample_distance.mean(),
-    "nearest_distance_test": test_distance.mean(),
-    "history": records,
-}
-print(runtime.save_metrics(out / "metrics.json", metrics))
+print(f"metrics of run {results['run_id']}: {results.save()}")
 
 # %% [markdown]
 # ## Summary
