@@ -30,19 +30,17 @@
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "vaegan-utils[faces] @ git+https://github.com/vaegan-book/vaegan-book"],
-        check=True,
-    )
+PACKAGE = "vaegan-utils[faces] @ git+https://github.com/vaegan-book/vaegan-book"
+if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
 quick = False  # True: a short run for CI
 seed = 0
 output_dir = "outputs/05_gan_faces"
+retrain = False  # False: reuse a finished run with the same settings and code from output_dir
 steps = 10_000  # training steps (the seed's schedule)
-snapshot_every = 250  # steps between snapshots and measurements
+eval_every = 250  # steps between snapshots and measurements
 image_size = 32  # 32 or 64 (a multiple of 4)
 color = False  # RGB faces (the offline faces are grey either way)
 face_source = "auto"  # "auto" (cache, then download, then offline), or one of them alone
@@ -54,7 +52,6 @@ g_width = 32
 d_width = 16
 learning_rate = 2e-4
 balance = True  # the seed's balance rule
-retrain = False  # False: reuse trained weights found in output_dir
 
 # %%
 import keras
@@ -69,7 +66,8 @@ runtime.configure_logging()
 runtime.set_seed(seed)
 out = runtime.output_dir(output_dir)
 if quick:
-    steps, snapshot_every = 300, 100
+    steps, eval_every = 300, 100
+results = runtime.Results(out / "metrics.json", quick=quick, steps=steps)
 print(runtime.run_card(seed=seed, quick=quick))
 
 # %% [markdown]
@@ -88,11 +86,19 @@ channels = 3 if color else 1
 small = len(images) < 1000
 use_augmentation = small if augment == "auto" else bool(augment)
 if faces.dataset == "lfw_subset":
-    print(f"Offline: training on the {len(images)} faces that ship with scikit-image, not the full "
-          "LFW. With so few images, augmentation is what makes them usable.")
-print(f"{len(images):,} faces of {images.shape[1:]} from the {faces.source} source ({faces.dataset}); "
-      f"augmentation {'on' if use_augmentation else 'off'}")
-runtime.glue("faces_n", f"{len(images):,}")
+    print(
+        f"Offline: training on the {len(images)} faces that ship with scikit-image, not the full "
+        "LFW. With so few images, augmentation is what makes them usable."
+    )
+print(
+    f"{len(images):,} faces of {images.shape[1:]} from the {faces.source} source ({faces.dataset}); "
+    f"augmentation {'on' if use_augmentation else 'off'}"
+)
+results.add("source", faces.source, glue_it=False)
+results.add("dataset", faces.dataset, glue_it=False)
+results.add("augmentation", use_augmentation, glue_it=False)
+results.add("image_shape", list(images.shape[1:]), glue_it=False)
+results.add("faces_n", len(images), "{:,}")
 plotting.show_grid(images[:32], 4, 8, title="training faces")
 plt.show()
 
@@ -107,13 +113,21 @@ plt.show()
 
 # %%
 batches = training.image_batches(
-    images, batch_size, seed=seed,
-    flip=use_augmentation, max_shift=max_shift if use_augmentation else 0,
+    images,
+    batch_size,
+    seed=seed,
+    flip=use_augmentation,
+    max_shift=max_shift if use_augmentation else 0,
 ).repeat()
 plotting.show_grid(next(iter(batches)).numpy()[:16], 2, 8, title="one training batch, as D sees it")
 plt.show()
-runtime.glue("faces_dataset", "the 100 offline faces of scikit-image" if faces.dataset == "lfw_subset"
-             else f"{len(images):,} LFW faces")
+results.add(
+    "faces_dataset",
+    faces.dataset,
+    "the 100 offline faces of scikit-image"
+    if faces.dataset == "lfw_subset"
+    else f"{len(images):,} LFW faces",
+)
 
 # %% [markdown]
 # ## The players
@@ -125,15 +139,17 @@ runtime.glue("faces_dataset", "the 100 offline faces of scikit-image" if faces.d
 # %%
 generator = gan.build_generator(latent_dim, image_size=image_size, channels=channels, width=g_width)
 discriminator = gan.build_discriminator(image_size=image_size, channels=channels, width=d_width)
-print(f"generator: {generator.count_params():,} weights (z {generator.input.shape[1:]} -> "
-      f"image {generator.output.shape[1:]})")
+print(
+    f"generator: {generator.count_params():,} weights (z {generator.input.shape[1:]} -> "
+    f"image {generator.output.shape[1:]})"
+)
 print(f"discriminator: {discriminator.count_params():,} weights")
 
 # %% [markdown]
 # ## Training, and what we watch
 #
 # The train step, losses and balance rule are chapter 3's (`gan.GAN`), with a learning rate of
-# {glue:}`faces_learning_rate` for both players (DCGAN's). Every `snapshot_every` steps we save the images of a fixed grid of 64 codes and
+# {glue:}`faces_learning_rate` for both players (DCGAN's). Every `eval_every` steps we save the images of a fixed grid of 64 codes and
 # measure, on 256 further fixed codes, how each sample relates to the training faces (their mirror
 # images included: augmentation showed them to $D$):
 #
@@ -160,37 +176,47 @@ probe_z = keras.random.normal((256, latent_dim), seed=seed + 1)
 frames_dir = out / "frames"
 
 
-def snapshot(step):
+# %%
+def evaluate(step):
     """Save the fixed grid's images; measure the samples against the training faces."""
-    plotting.save_frame(ops.convert_to_numpy(generator(fixed_z)), 8, 8,
-                        plotting.frame_path(frames_dir, step), scale=1)
+    plotting.save_frame(
+        ops.convert_to_numpy(generator(fixed_z)),
+        8,
+        8,
+        plotting.frame_path(frames_dir, step),
+        scale=1,
+    )
     samples = ops.convert_to_numpy(generator.predict(probe_z, batch_size=256, verbose=0))
     nearest = evaluation.nearest_with_ratio(samples, pool, pool_ids)
-    return {"nn_distance": float(nearest.distance.mean()), "nn_ratio": float(np.median(nearest.ratio)),
-            "spread": float(samples.std(0).mean())}
+    return {
+        "nn_distance": float(nearest.distance.mean()),
+        "nn_ratio": float(np.median(nearest.ratio)),
+        "spread": float(samples.std(0).mean()),
+    }
 
 
-runtime.glue("faces_learning_rate", f"{learning_rate:g}")
+# %%
+results.add("faces_learning_rate", learning_rate, "{:g}")
 model = gan.GAN(generator, discriminator, latent_dim, balance=balance, seed=seed)
-model.compile(
-    d_optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5),
-    g_optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5),
-    steps_per_execution=50,
+model.compile(learning_rate=learning_rate)  # Adam with beta_1 = 0.5 for both players
+run_settings = "seed image_size color max_shift batch_size latent_dim g_width d_width learning_rate"
+settings = {name: globals()[name] for name in run_settings.split()}  # a change retrains
+settings.update(n_faces=len(images), augmentation=use_augmentation, balance=balance)
+log = training.fit_gan(
+    model,
+    batches,
+    steps,
+    eval_every,
+    out,
+    "gan",
+    evaluate,
+    settings=settings,
+    code=[gan],
+    retrain=retrain,
 )
-start = snapshot(0)
-done = [len(training.EpochLog(out / "gan_log.json").records)]  # > 0 when resuming
 
-
-def evaluate():
-    done[0] += 1
-    return snapshot(done[0] * snapshot_every)
-
-
-log = training.fit_or_load(model, batches, steps // snapshot_every, out, "gan", evaluate,
-                           retrain=retrain, steps_per_epoch=snapshot_every)
-records = log.records
-print(f"trained {steps:,} steps in {log.seconds:.0f} s "
-      f"({1000 * log.seconds / steps:.0f} ms a step, measurements excluded)")
+# %%
+start, records = log.records[0], log.records[1:]  # step 0, then one record every eval_every steps
 
 # %% [markdown]
 # ## Snapshots
@@ -198,26 +224,23 @@ print(f"trained {steps:,} steps in {log.seconds:.0f} s "
 # The same 64 codes at the start, halfway and at the end of training:
 
 # %%
-halfway = (steps // 2) // snapshot_every * snapshot_every
-plotting.show_frames(frames_dir, [0, halfway, steps])
+plotting.show_frames(frames_dir)  # the first, the middle and the last snapshot
 plt.show()
 
 # %% [markdown]
 # Every other snapshot, as an animation (noisy grey faces make large GIFs):
 
 # %%
-frames = sorted(frames_dir.glob("step_*.png"))
-gif = plotting.save_gif(frames[::-2][::-1], out / "training.gif")  # every other one, the last kept
-display(HTML(plotting.gif_html(gif, width=420)))
+display(HTML(plotting.snapshots_gif_html(frames_dir, every=2, width=420)))
 
 # %% [markdown]
 # ## The game
 #
 # Losses, their ratio and the balance rule's pauses, averaged over each interval of
-# `snapshot_every` steps:
+# `eval_every` steps:
 
 # %%
-plotting.balance_curves(records, snapshot_every)
+plotting.balance_curves(records)
 plt.show()
 d_paused = log.column("train_d_paused").mean()
 g_paused = log.column("train_g_paused").mean()
@@ -229,12 +252,14 @@ print(f"balance rule: D paused in {d_paused:.1%} of the steps, G in {g_paused:.1
 # The three measurements over training; dashed lines are the training faces' own (leave-one-out).
 
 # %%
-snap_steps = np.concatenate([[0], log.column("epoch") * snapshot_every])
-history = {key: np.concatenate([[start[key]], log.column(key)]) for key in start}
+snap_steps = log.column("step")
+history = {key: log.column(key) for key in ("nn_distance", "nn_ratio", "spread")}
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.4))
-panels = [("nn_distance", real_nearest.distance.mean(), "mean d₁", "distance to the nearest face"),
-          ("nn_ratio", np.median(real_nearest.ratio), "median d₁/d₂", "ratio test (0: a copy)"),
-          ("spread", real_spread, "mean per-pixel std", "sample spread")]
+panels = [
+    ("nn_distance", real_nearest.distance.mean(), "mean d₁", "distance to the nearest face"),
+    ("nn_ratio", np.median(real_nearest.ratio), "median d₁/d₂", "ratio test (0: a copy)"),
+    ("spread", real_spread, "mean per-pixel std", "sample spread"),
+]
 for ax, (key, real_value, ylabel, title) in zip(axes, panels, strict=True):
     ax.plot(snap_steps, history[key], label="samples")
     ax.axhline(real_value, color="black", linestyle="--", label="training faces")
@@ -255,76 +280,68 @@ copy_threshold = np.percentile(real_nearest.ratio, 5)
 copies = float(np.mean(nearest.ratio < copy_threshold))
 fig, ax = plt.subplots(figsize=(6, 2.8))
 bins = np.linspace(0, 1, 31)
-ax.hist(real_nearest.ratio, bins=bins, alpha=0.6, density=True, label="training faces (leave-one-out)")
+ax.hist(
+    real_nearest.ratio, bins=bins, alpha=0.6, density=True, label="training faces (leave-one-out)"
+)
 ax.hist(nearest.ratio, bins=bins, alpha=0.6, density=True, label="samples")
 ax.axvline(copy_threshold, color="black", linestyle=":", label="5th percentile, training faces")
 ax.set(xlabel="d₁ / d₂", ylabel="density")
 ax.legend(fontsize="x-small")
 plt.show()
 
+# %%
 closest = np.argsort(nearest.ratio)[:6]  # where copies would show first
-plotting.comparison_grid({"sample": samples[closest], "nearest training": pool[nearest.index[closest]]},
-                         row_labels=[f"{r:.2f}" for r in nearest.ratio[closest]], scale=1.1)
+plotting.comparison_grid(
+    {"sample": samples[closest], "nearest training": pool[nearest.index[closest]]},
+    row_labels=[f"{r:.2f}" for r in nearest.ratio[closest]],
+    scale=1.1,
+)
 plt.show()
-print(f"distance to the nearest training face: samples {nearest.distance.mean():.2f}, "
-      f"training faces {real_nearest.distance.mean():.2f}")
-print(f"ratio test (median): samples {np.median(nearest.ratio):.2f}, "
-      f"training faces {np.median(real_nearest.ratio):.2f}")
+print(
+    f"distance to the nearest training face: samples {nearest.distance.mean():.2f}, "
+    f"training faces {real_nearest.distance.mean():.2f}"
+)
+print(
+    f"ratio test (median): samples {np.median(nearest.ratio):.2f}, "
+    f"training faces {np.median(real_nearest.ratio):.2f}"
+)
 print(f"samples below the training faces' 5th percentile ({copy_threshold:.2f}): {copies:.1%}")
 
 # %%
-runtime.glue("faces_steps", f"{steps:,}")
-runtime.glue("faces_seconds", f"{log.seconds:.0f}")
-runtime.glue("faces_ms_per_step", f"{1000 * log.seconds / steps:.0f}")
-runtime.glue("faces_nn_samples", f"{nearest.distance.mean():.2f}")
-runtime.glue("faces_nn_real", f"{real_nearest.distance.mean():.2f}")
-runtime.glue("faces_ratio_samples", f"{np.median(nearest.ratio):.2f}")
-runtime.glue("faces_ratio_real", f"{np.median(real_nearest.ratio):.2f}")
-runtime.glue("faces_copies", f"{copies:.1%}")
-runtime.glue("faces_copy_threshold", f"{copy_threshold:.2f}")
-runtime.glue("faces_spread", f"{history['spread'][-1]:.3f}")
-runtime.glue("faces_real_spread", f"{real_spread:.3f}")
-runtime.glue("faces_d_paused", f"{d_paused:.0%}")
-runtime.glue("faces_g_paused", f"{g_paused:.0%}")
+results.add("start", start, glue_it=False)
+results.add("history", records, glue_it=False)
+results.add("snapshot_steps", [int(step) for step in snap_steps], glue_it=False)
+
+# %%
+results.add("faces_steps", steps, "{:,}")
+results.add("train_seconds", log.seconds, "{:.0f}")
+results.add("ms_per_step", 1000 * log.seconds / steps, "{:.0f}")
+results.add("nn_distance_samples", float(nearest.distance.mean()), "{:.2f}")
+results.add("nn_distance_real", float(real_nearest.distance.mean()), "{:.2f}")
+results.add("nn_ratio_samples", float(np.median(nearest.ratio)), "{:.2f}")
+results.add("nn_ratio_real", float(np.median(real_nearest.ratio)), "{:.2f}")
+results.add("copy_fraction", copies, "{:.1%}")
+results.add("copy_threshold", copy_threshold, "{:.2f}")
+results.add("spread_samples", float(history["spread"][-1]), "{:.3f}")
+results.add("spread_real", real_spread, "{:.3f}")
+results.add("d_paused_fraction", float(d_paused), "{:.0%}")
+results.add("g_paused_fraction", float(g_paused), "{:.0%}")
 
 # %% [markdown]
 # ## The numbers
 #
 # This build trained on {glue:}`faces_dataset` for {glue:}`faces_steps` steps
-# ({glue:}`faces_seconds` s, {glue:}`faces_ms_per_step` ms a step). The balance rule paused $D$ in
-# {glue:}`faces_d_paused` and $G$ in {glue:}`faces_g_paused` of the steps. At the end, samples lie
-# {glue:}`faces_nn_samples` from their nearest training face (training faces from their nearest other
-# one: {glue:}`faces_nn_real`), with a median ratio test of {glue:}`faces_ratio_samples` (training
-# faces: {glue:}`faces_ratio_real`). {glue:}`faces_copies` of the samples fall below the ratio
-# {glue:}`faces_copy_threshold`, which 5% of the training faces do by construction: a generator that
+# ({glue:}`train_seconds` s, {glue:}`ms_per_step` ms a step). The balance rule paused $D$ in
+# {glue:}`d_paused_fraction` and $G$ in {glue:}`g_paused_fraction` of the steps. At the end, samples lie
+# {glue:}`nn_distance_samples` from their nearest training face (training faces from their nearest other
+# one: {glue:}`nn_distance_real`), with a median ratio test of {glue:}`nn_ratio_samples` (training
+# faces: {glue:}`nn_ratio_real`). {glue:}`copy_fraction` of the samples fall below the ratio
+# {glue:}`copy_threshold`, which 5% of the training faces do by construction: a generator that
 # recalled its training faces would put far more of its samples there, with ratios near 0. The
-# samples' spread is {glue:}`faces_spread`, the training faces' {glue:}`faces_real_spread`.
+# samples' spread is {glue:}`spread_samples`, the training faces' {glue:}`spread_real`.
 
 # %%
-metrics = {
-    "quick": quick,
-    "source": faces.source,
-    "dataset": faces.dataset,
-    "n_faces": len(images),
-    "image_shape": list(images.shape[1:]),
-    "augmentation": use_augmentation,
-    "steps": steps,
-    "snapshot_steps": [int(step) for step in snap_steps],
-    "train_seconds": log.seconds,
-    "ms_per_step": 1000 * log.seconds / steps,
-    "start": start,
-    "nn_distance_samples": float(nearest.distance.mean()),
-    "nn_distance_real": float(real_nearest.distance.mean()),
-    "nn_ratio_samples": float(np.median(nearest.ratio)),
-    "nn_ratio_real": float(np.median(real_nearest.ratio)),
-    "copy_fraction": copies,
-    "spread_samples": float(history["spread"][-1]),
-    "spread_real": real_spread,
-    "d_paused_fraction": float(d_paused),
-    "g_paused_fraction": float(g_paused),
-    "history": records,
-}
-print(runtime.save_metrics(out / "metrics.json", metrics))
+print(f"metrics of run {results['run_id']}: {results.save()}")
 
 # %% [markdown]
 # ## Summary
