@@ -8,7 +8,7 @@ import pytest
 from keras import ops
 from scipy import integrate, special, stats
 
-from vaegan_utils import vae
+from vaegan_utils import toy, vae
 
 
 def to_numpy(tensor) -> np.ndarray:
@@ -188,3 +188,62 @@ def test_active_units_counts_dimensions_that_vary() -> None:
     encoder = keras.Model(images, [mean, mean])
     x = np.random.default_rng(5).random((200, 28, 28)).astype(np.float32)
     assert vae.active_units(encoder, x) == 3
+
+
+def bound_curve_problems(means, stderrs, log_px, z: float = 3.0) -> list[str]:
+    """Why an estimated L_k curve is not a valid importance-weighted bound curve: it must stay
+    below log p(x) and never fall as k grows, both within ``z`` standard errors."""
+    means, stderrs = np.asarray(means), np.asarray(stderrs)
+    problems = [
+        f"L_{i} = {m:.4f} above log p(x) = {log_px:.4f}"
+        for i, (m, s) in enumerate(zip(means, stderrs, strict=True))
+        if m > log_px + z * s
+    ]
+    problems += [
+        f"L falls from index {i} to {i + 1}"
+        for i in range(len(means) - 1)
+        if means[i + 1] < means[i] - z * np.hypot(stderrs[i], stderrs[i + 1])
+    ]
+    return problems
+
+
+def _toy_log_weights(n: int, rng: np.random.Generator):
+    """log p(x, z) - log q(z) of chapter 01's toy: the mean-field q of a correlated posterior."""
+    model = toy.LinearGaussian.random(data_dim=10, latent_dim=2, noise_std=0.5, seed=0)
+    x, _ = model.sample(100, np.random.default_rng(0))
+    mean, cov = model.posterior(x)
+    std = np.sqrt(1.0 / np.diag(np.linalg.inv(cov)))  # mean-field q
+    eps = rng.standard_normal((n, *mean.shape))  # (n, 100, 2)
+    z = mean + std * eps
+    log_q = -0.5 * np.sum(np.log(2 * np.pi * std**2) + eps**2, axis=-1)
+    return model.log_joint(x, z) - log_q, float(model.log_marginal(x).mean())
+
+
+def test_grouped_iwae_curve_is_a_valid_bound_and_the_single_draw_is_not() -> None:
+    ks = [1, 4, 16, 64, 256, 1024]
+    rng = np.random.default_rng(1)
+    means, stderrs = [], []
+    for k in ks:  # fresh, independent samples for every k
+        log_w, log_px = _toy_log_weights(64 * 1024 // 4, rng)
+        per_group = vae.grouped_log_mean_exp(log_w, k).mean(axis=1)  # (groups,): mean over x
+        means.append(per_group.mean())
+        stderrs.append(per_group.std(ddof=1) / np.sqrt(len(per_group)))
+    assert bound_curve_problems(means, stderrs, log_px) == []
+    assert means[-1] > means[0]  # it tightens
+    # The control: one draw with nested prefixes, the old estimate. Over 10 draws its noise,
+    # with no error bars, crosses log p(x) or dips as k grows.
+    failures = 0
+    for seed in range(10):
+        log_w, log_px = _toy_log_weights(1024, np.random.default_rng(seed))
+        nested = [vae.grouped_log_mean_exp(log_w[:k], k)[0].mean() for k in ks]
+        failures += bool(bound_curve_problems(nested, np.zeros(len(ks)), log_px))
+    assert failures >= 5
+
+
+def test_grouped_log_mean_exp_against_a_direct_sum() -> None:
+    log_w = np.random.default_rng(0).normal(size=(10, 3)) * 5
+    groups = vae.grouped_log_mean_exp(log_w, 4)  # 2 groups; the last 2 samples are dropped
+    expected = np.log(np.exp(log_w[:8]).reshape(2, 4, 3).mean(axis=1))
+    np.testing.assert_allclose(groups, expected)
+    with pytest.raises(ValueError, match="k"):
+        vae.grouped_log_mean_exp(log_w, 11)

@@ -132,7 +132,24 @@ def elbo_terms(
     return {key: float(value.mean()) for key, value in terms.items()}
 
 
-def iwae_nll(
+def grouped_log_mean_exp(log_w: np.ndarray, k: int) -> np.ndarray:
+    """Split the first axis of ``log_w`` (``(s, ...)`` log importance weights) into ``s // k``
+    disjoint groups of ``k`` and return each group's log-mean-exp, ``(s // k, ...)``.
+
+    Each group gives an independent, unbiased draw of the k-sample bound's integrand
+    ``log (1/k) Σ_i w_i``, so their mean estimates L_k and their spread its standard error.
+    (Nested prefixes of one draw, ``log_w[:k]`` for growing k, give one correlated draw per k
+    instead: its noise can push the estimate of L_k above log p(x).)
+    """
+    if not isinstance(k, int | np.integer) or k <= 0 or k > len(log_w):
+        raise ValueError(f"k must be a whole number in [1, {len(log_w)}], got {k!r}")
+    groups = len(log_w) // k
+    grouped = np.asarray(log_w[: groups * k]).reshape(groups, k, *np.shape(log_w)[1:])
+    peak = grouped.max(axis=1, keepdims=True)
+    return np.log(np.mean(np.exp(grouped - peak), axis=1)) + peak[:, 0]
+
+
+def iwae_log_weights(
     encoder: keras.Model,
     decoder: keras.Model,
     x: np.ndarray,
@@ -141,10 +158,9 @@ def iwae_nll(
     chunk: int = 500,
     seed: int = 0,
 ) -> np.ndarray:
-    """Importance-weighted estimate of −log p(x) per image, with k samples from q(z|x).
+    """log p(x, z_i) − log q(z_i | x) for k samples z_i ~ q(z|x) per image: ``(k, len(x))``.
 
-    log p(x) ≥ E[log (1/k) Σ_i p(x, z_i) / q(z_i | x)], tight as k → ∞ (Burda et al. 2015).
-    Samples are drawn ``chunk`` at a time to bound memory. Returns ``(len(x),)`` in nats.
+    Samples are drawn ``chunk`` at a time to bound memory.
     """
     if k <= 0:
         raise ValueError(f"k must be a positive number of importance samples, got {k}")
@@ -165,8 +181,26 @@ def iwae_nll(
             log_pz = diag_gaussian_log_prob(z, 0.0, ops.zeros_like(z))
             log_qz = diag_gaussian_log_prob(z, mean, log_var)
             log_w.append(ops.convert_to_numpy(log_px_z + log_pz - log_qz))
-        estimates.append(-ops.convert_to_numpy(log_mean_exp(np.concatenate(log_w), axis=0)))
-    return np.concatenate(estimates)
+        estimates.append(np.concatenate(log_w))  # (k, b)
+    return np.concatenate(estimates, axis=1)
+
+
+def iwae_nll(
+    encoder: keras.Model,
+    decoder: keras.Model,
+    x: np.ndarray,
+    k: int,
+    batch_size: int = 50,
+    chunk: int = 500,
+    seed: int = 0,
+) -> np.ndarray:
+    """Importance-weighted estimate of −log p(x) per image, with k samples from q(z|x).
+
+    log p(x) ≥ E[log (1/k) Σ_i p(x, z_i) / q(z_i | x)], tight as k → ∞ (Burda et al. 2015).
+    Returns ``(len(x),)`` in nats.
+    """
+    log_w = iwae_log_weights(encoder, decoder, x, k, batch_size, chunk, seed)
+    return -grouped_log_mean_exp(log_w, k)[0]
 
 
 def active_units(
