@@ -156,9 +156,10 @@ class Results:
         for key, value in values.items():
             self.add(key, value, glue_it=False)
 
-    def add(self, key: str, value: Any, fmt: str | None = None, glue_it: bool = True) -> Any:
+    def add(self, key: str, value: Any, fmt: str | None = None, glue_it: bool = True) -> None:
         """Record ``value`` under the dotted ``key``; glue it (as ``fmt.format(value)`` when a
-        format is given) unless ``glue_it`` is false. Returns ``value``."""
+        format is given) unless ``glue_it`` is false. Returns nothing, so that a cell ending in
+        ``results.add(...)`` shows no output."""
         if not key or any(not part for part in key.split(".")):
             raise ValueError(f"key must be dot-separated names such as 'grey.kl', got {key!r}")
         *parents, leaf = key.split(".")
@@ -170,7 +171,6 @@ class Results:
         node[leaf] = value
         if glue_it:
             glue(key, fmt.format(value) if fmt else value)
-        return value
 
     def __getitem__(self, key: str) -> Any:
         node: Any = self.values
