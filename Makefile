@@ -39,7 +39,7 @@ test: lint
 	$(BIN)/python -m pytest; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
 
 check: lint
-	$(BIN)/python -m pytest -m "not notebook and not book and not browser" -q
+	$(BIN)/python -m pytest -m "not notebook and not book and not browser and not slow" -q
 
 execute: $(STAMP)
 	$(BIN)/python -m tools.notebooks execute $(NB)

@@ -40,7 +40,10 @@ def chromium() -> str | None:
 def pages(html_root: Path) -> list[Path]:
     """Every page of the book: the chapters, the intro, the bibliography (not search/genindex)."""
     return sorted(
-        p for p in html_root.rglob("*.html") if not p.name.startswith(("search", "genindex"))
+        p
+        for p in html_root.rglob("*.html")
+        if not p.name.startswith(("search", "genindex"))
+        and not any(part.startswith("_") for part in p.relative_to(html_root).parts)
     )
 
 
@@ -179,6 +182,7 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
         )
 
     plane = root.query_selector(".vaegan-plane")
+    plane.scroll_into_view_if_needed()
     box = plane.bounding_box()
     before = digit()
     page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.3 * box["height"])
@@ -196,6 +200,7 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
         touch = touch_context.new_page()
         touch.goto(visit.path.as_uri(), wait_until="load")
         tplane = touch.query_selector(".vaegan-explorer .vaegan-plane")
+        tplane.scroll_into_view_if_needed()
         tbox = tplane.bounding_box()
         image = "() => document.querySelector('.vaegan-explorer .vaegan-digit').toDataURL()"
         start = touch.evaluate(image)

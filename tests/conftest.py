@@ -56,7 +56,12 @@ def warm_data_dir(data_dir: Path, mnist_cache: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def book_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The book built once per test session with -W -n (warnings are errors); its HTML root."""
+    """The book built once per test session with -W -n (warnings are errors); its HTML root.
+
+    ``$VAEGAN_BOOK_HTML`` names an existing build's HTML root instead (to rerun the browser
+    tests without rebuilding)."""
+    if os.environ.get("VAEGAN_BOOK_HTML"):
+        return Path(os.environ["VAEGAN_BOOK_HTML"])
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run(

@@ -87,7 +87,7 @@ def test_every_page_works_in_a_real_browser(book_html: Path, context, touch_cont
             path=SCREENSHOTS / f"{path.parent.name}_{path.stem}.png", full_page=True
         )
         visit.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def _break(book_html: Path, tmp_path: Path, page: str, old: str | re.Pattern, new: str) -> Path:
