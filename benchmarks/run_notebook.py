@@ -6,7 +6,8 @@
 
 Each notebook's output directory is emptied first, so every model is trained in that run, not
 reused. Results go to outputs/benchmarks/NAME.json. Targets are the issue tracker's, measured on
-the machine that runs this script.
+the machine that runs this script; wall-time budgets are ratios to another version's run on the
+same machine, so the script prints the wall time and leaves the ratio to a side-by-side run.
 """
 
 from __future__ import annotations
@@ -28,23 +29,32 @@ Target = tuple[str, Callable[[dict, float], object], Callable[[object], bool]]
 
 TARGETS: dict[str, list[Target]] = {
     "02_vae_mnist": [
-        ("full notebook wall time <= 240 s", lambda m, wall: round(wall, 1), lambda v: v <= 240),
         (
-            "grey test -ELBO <= 100 nats within 45 s of training",
-            lambda m, wall: m["grey"]["best_neg_elbo_within_45s"],
+            "grey test -ELBO <= 100 nats",
+            lambda m, wall: round(m["grey"]["neg_elbo"], 2),
             lambda v: v <= 100,
         ),
         (
-            "binarized -log p(x) (IWAE) <= 92 nats",
-            lambda m, wall: round(m["binary"]["iwae_nll"], 2),
-            lambda v: v <= 92,
-        ),
-        (
-            "moonshot: binarized -log p(x) <= 90 nats",
+            "binarized -log p(x) (IWAE) <= 90 nats",
             lambda m, wall: round(m["binary"]["iwae_nll"], 2),
             lambda v: v <= 90,
         ),
-    ],
+        (
+            "moonshot: binarized -log p(x) <= 88 nats",
+            lambda m, wall: round(m["binary"]["iwae_nll"], 2),
+            lambda v: v <= 88,
+        ),
+        (
+            "its standard error <= 0.3 nats",
+            lambda m, wall: round(m["binary"]["iwae_nll_stderr"], 3),
+            lambda v: v <= 0.3,
+        ),
+        (
+            "k = 5,000 on >= 500 test images",
+            lambda m, wall: (m["binary"]["iwae_k"], m["binary"]["iwae_images"]),
+            lambda v: v[0] == 5000 and v[1] >= 500,
+        ),
+    ],  # fmt: skip
     "03_gan_mnist": [
         ("full notebook wall time <= 720 s", lambda m, wall: round(wall, 1), lambda v: v <= 720),
         *[
