@@ -16,6 +16,7 @@ import pytest
 from tools.notebook_code import notebook_namespace
 from vaegan_utils import data, evaluation, gan, runtime, training, vae
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 3
 
