@@ -351,7 +351,7 @@ results.add("elbo_mean_field", float(elbo_mf), glue_it=False)
 results.add("iwae_ks", ks.tolist(), glue_it=False)
 results.add("iwae_bounds", iwae_bounds.tolist(), glue_it=False)
 results.add("iwae_stderr", iwae_stderr.tolist(), glue_it=False)
-results.add("iwae_gap_k1", log_px.mean() - iwae_bounds[0], f"{{:.3f}} ± {iwae_stderr[0]:.3f}")
+results.add("iwae_gap_k1", log_px.mean() - iwae_bounds[0], f"{{:.3f}} ± {iwae_stderr[0]:.4f}")
 results.add("iwae_gap_kmax", log_px.mean() - iwae_bounds[-1], f"{{:.4f}} ± {iwae_stderr[-1]:.4f}")
 results.add("iwae_kmax", int(ks[-1]), "{:,}")
 
