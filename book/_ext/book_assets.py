@@ -4,10 +4,10 @@ MathJax: ``sphinx-mathjax-offline`` ships MathJax 3 with the build and points Sp
 output, whose web fonts a page opened from disk (file://) cannot load; its SVG output needs no
 fonts. This extension is listed after it and points Sphinx at ``tex-svg.js`` instead.
 
-Scripts: sphinx-thebe adds its inline configuration script (``const THEBE_JS_URL = ...``) every time the
-environment reads documents, and sphinxcontrib-bibtex makes Jupyter Book read twice, so every page
-got the script twice and the browser reported "Identifier 'THEBE_JS_URL' has already been
-declared". This drops repeated scripts from each page's context.
+Scripts: sphinx-thebe adds its inline configuration script (``const THEBE_JS_URL = ...``) each
+time the environment reads documents, and the build reads twice, so every page got the script
+twice and the browser reported "Identifier 'THEBE_JS_URL' has already been declared". This drops
+repeated scripts from each page's context.
 """
 
 from __future__ import annotations
