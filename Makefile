@@ -33,10 +33,11 @@ lint: $(STAMP)
 test: lint
 	@command -v chromium >/dev/null || [ -n "$$CHROMIUM" ] || printf '%s\n' \
 	  "################################################################################" \
-	  "# Chromium not found: the browser tests of the built book will NOT run.        #" \
-	  "# Install it (Debian/Ubuntu: sudo apt-get install chromium) or set \$$CHROMIUM.  #" \
+	  "# Chromium not found: the browser tests of the built book will FAIL.           #" \
+	  "# Install it (Debian/Ubuntu: sudo apt-get install chromium) or set \$$CHROMIUM, #" \
+	  "# or leave them out: make test PYTEST_ARGS='-m \"not browser\"'                  #" \
 	  "################################################################################"
-	$(BIN)/python -m pytest; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
+	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
 
 check: lint
 	$(BIN)/python -m pytest -m "not notebook and not book and not browser and not slow" -q
