@@ -387,8 +387,9 @@ def run_book_gan(
     generator = gan.build_generator(recipe["latent_dim"], image_size=28, width=recipe["g_width"])
     discriminator = gan.build_discriminator(image_size=28, width=recipe["d_width"])
     model = gan.GAN(
-        generator, discriminator, recipe["latent_dim"], balance=recipe["balance"], seed=seed
-    )
+        generator, discriminator, recipe["latent_dim"], balance=recipe["balance"],
+        ema=recipe["ema"], seed=seed,
+    )  # fmt: skip
     model.compile(
         d_optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"], beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"], beta_1=0.5),
@@ -398,7 +399,7 @@ def run_book_gan(
     eval_noise = keras.random.SeedGenerator(seed + 1)
 
     def evaluate(final: bool) -> Record:
-        return gan_quality(scorer, gan.sample(generator, GAN_SAMPLES, eval_noise))
+        return gan_quality(scorer, gan.sample(model.sampler, GAN_SAMPLES, eval_noise))
 
     return timed_run("[gan] book 03", budget, fit_loop(model, batches), evaluate, describe_gan)
 
@@ -408,8 +409,9 @@ def gan_pair(mnist: data.MNIST, budget: float, seed: int, notebook_code: ModuleT
     params = notebook_code.notebook_parameters(GAN_NOTEBOOK)
     recipe = {
         key: params[key]
-        for key in ("batch_size", "latent_dim", "g_width", "d_width", "learning_rate", "balance")
-    }
+        for key in ("batch_size", "latent_dim", "g_width", "d_width", "learning_rate", "balance",
+                    "ema")
+    }  # fmt: skip
     scorer = evaluation.Scorer.from_real(mnist.x_test)
     rng = np.random.default_rng(seed)
     real = gan_quality(scorer, mnist.x_train[rng.choice(len(mnist.x_train), GAN_SAMPLES, False)])

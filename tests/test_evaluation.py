@@ -131,6 +131,90 @@ def test_ratio_test_tells_copies_from_averages() -> None:
     np.testing.assert_array_equal(found.index[:5], np.arange(5))
     # Leave-one-out: a pool image is not its own neighbour.
     loo = evaluation.nearest_with_ratio(pool, pool, exclude_ids=np.arange(40))
-    assert np.all(loo.index != np.arange(40)) and np.all(loo.ratio <= 1.0)
+    assert np.all(loo.index != np.arange(40)) and np.all(loo.distance > 0.5)  # not 0: itself
     with pytest.raises(ValueError, match="pool_ids"):
         evaluation.nearest_with_ratio(pool, pool, pool_ids=np.arange(3))
+
+
+def test_knn_radii_and_manifold_share_match_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(60, 5)), rng.normal(size=(45, 5)) + 0.5
+    distances = cdist(real, real)  # oracle: scipy's distances, sorted per row
+    np.testing.assert_allclose(
+        evaluation.knn_radii(real, 3, batch_size=7), np.sort(distances)[:, 3]
+    )
+    radii = np.sort(distances)[:, 3]
+    expected = np.mean(np.any(cdist(fake, real) <= radii[None, :], axis=1))
+    assert evaluation.manifold_share(fake, real, radii, batch_size=8) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="k must be"):
+        evaluation.knn_radii(real, 60)
+
+
+def test_precision_and_recall_tell_fidelity_from_coverage() -> None:
+    """Controls: the same distribution scores high on both; half the modes keeps precision and
+    loses recall; samples off the data keep neither."""
+    rng = np.random.default_rng(1)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+
+    def modes(n: int, which: list[int]) -> np.ndarray:
+        return centres[rng.choice(which, n)] + rng.normal(size=(n, 2))
+
+    real = modes(1000, [0, 1])
+    precision, recall = evaluation.precision_recall(real, modes(1000, [0, 1]))
+    assert precision > 0.9 and recall > 0.9
+    precision, recall = evaluation.precision_recall(real, modes(1000, [0]))  # mode collapse
+    assert precision > 0.9 and 0.35 < recall < 0.6
+    precision, recall = evaluation.precision_recall(real, modes(1000, [0, 1]) + [0.0, 30.0])
+    assert precision == 0.0 and recall == 0.0
+    with pytest.raises(ValueError, match="features"):
+        evaluation.precision_recall(real, real[:, :1])
+
+
+def test_scorer_reports_precision_and_recall_on_request(test_digits: data.MNIST) -> None:
+    scorer = evaluation.Scorer.from_real(test_digits.x_test[:1000])
+    real = scorer.score(test_digits.x_train[:1000], with_recall=True)
+    assert real["precision"] > 0.6 and real["recall"] > 0.6
+    ones = test_digits.x_train[:3000][test_digits.y_train[:3000] == 1][:300]
+    collapsed = scorer.score(ones, with_recall=True)  # one digit: realistic, covers little
+    assert collapsed["precision"] > 0.6 and collapsed["recall"] < 0.3
+    assert "precision" not in scorer.score(ones)
+
+
+def test_shifted_matches_the_augmentation_and_the_pool_holds_every_version() -> None:
+    import tensorflow as tf
+
+    images = np.random.default_rng(0).random((3, 8, 8)).astype(np.float32)
+    moved = evaluation.shifted(images, 1, -2)
+    np.testing.assert_array_equal(moved[:, 1:, :6], images[:, :-1, 2:])  # the interior moves
+    padded = tf.pad(images, [[0, 0], [2, 2], [2, 2]], mode="REFLECT").numpy()
+    np.testing.assert_array_equal(moved, padded[:, 1:9, 4:12])  # the border as flip_and_shift's
+    pool, ids = evaluation.augmented_pool(images, max_shift=1)
+    assert pool.shape == (3 * 2 * 9, 8, 8) and np.bincount(ids).tolist() == [18, 18, 18]
+    np.testing.assert_array_equal(pool[ids == 0][0], evaluation.shifted(images[:1], -1, -1)[0])
+    with pytest.raises(ValueError, match="max_shift"):
+        evaluation.augmented_pool(images, max_shift=-1)
+
+
+def test_ratio_threshold_fits_the_controls() -> None:
+    ratios = np.array([0.0, 0.1, 0.4, 0.8, 0.9, 0.95])
+    is_copy = np.array([True, True, True, False, False, False])
+    assert evaluation.fit_ratio_threshold(ratios, is_copy) == pytest.approx(0.6)
+    noisy = np.array([True, True, False, True, False, False])  # one copy sits among non-copies
+    threshold = evaluation.fit_ratio_threshold(ratios, noisy)
+    assert np.sum((ratios < threshold) != noisy) == 1
+    with pytest.raises(ValueError, match="is_copy"):
+        evaluation.fit_ratio_threshold(ratios, np.ones(6, bool))
+
+
+def test_face_classifier_tells_faces_from_the_nonface_crops() -> None:
+    faces = data.load_faces(size=32, source="offline").images
+    nonfaces = data.load_nonfaces(32)
+    assert nonfaces.shape == (100, 32, 32) and 0 <= nonfaces.min() and nonfaces.max() <= 1
+    p_faces, p_nonfaces = evaluation.cross_validated_face_probability(faces, nonfaces)
+    accuracy = (np.mean(p_faces > 0.5) + np.mean(p_nonfaces < 0.5)) / 2
+    assert accuracy > 0.8  # out of fold: each image scored by a model that never saw it
+    classifier = evaluation.FaceClassifier().fit(faces, nonfaces)
+    flat = np.full((1, 32, 32), 0.5, np.float32)
+    assert classifier.probability(flat)[0] < np.median(p_faces)  # a grey square is no face
+    with pytest.raises(ValueError, match="size"):
+        data.load_nonfaces(0)

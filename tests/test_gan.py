@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+from pathlib import Path
+
+import jupytext
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
 
-from vaegan_utils import gan
+from vaegan_utils import gan, training
 
 
 @pytest.mark.parametrize(("size", "channels"), [(28, 1), (32, 1), (32, 3)])
@@ -70,7 +75,7 @@ def test_saturating_loss_gradient_vanishes_when_d_wins() -> None:
     assert grads[True] < 1e-3 and grads[False] > 0.9
 
 
-def _toy_gan(balance: bool, d_bias: float) -> gan.GAN:
+def _toy_gan(balance: bool, d_bias: float, **options) -> gan.GAN:
     """A 4x4 GAN whose discriminator's confidence is set by ``d_bias`` on mean intensity."""
     keras.utils.set_random_seed(0)
     z = keras.Input((2,))
@@ -86,7 +91,7 @@ def _toy_gan(balance: bool, d_bias: float) -> gan.GAN:
         bias_initializer=keras.initializers.Constant(-d_bias),
     )(mean)
     discriminator = keras.Model(images, logit)
-    model = gan.GAN(generator, discriminator, latent_dim=2, balance=balance)
+    model = gan.GAN(generator, discriminator, latent_dim=2, balance=balance, **options)
     model.compile(
         d_optimizer=keras.optimizers.Adam(learning_rate=0.01),
         g_optimizer=keras.optimizers.Adam(learning_rate=0.01),
@@ -137,3 +142,118 @@ def test_gan_rejects_bad_label_smoothing() -> None:
     generator, discriminator = gan.build_generator(4, width=8), gan.build_discriminator(width=8)
     with pytest.raises(ValueError, match="real_label"):
         gan.GAN(generator, discriminator, 4, real_label=0.4)
+
+
+def _pause_regions(d_real: float, d_fake: float, summed: bool) -> tuple[bool, bool]:
+    """The rule's two conditions written with D's outputs (the chapter's derivation)."""
+    real, fake = -np.log(d_real), -np.log(1 - d_fake)  # D's two cross-entropies
+    g = -np.log(d_fake)  # G's non-saturating loss
+    d = real + fake if summed else (real + fake) / 2
+    return 2 * d < g, 2 * g < d  # (D paused, G paused)
+
+
+@pytest.mark.parametrize("summed", [False, True])
+@pytest.mark.parametrize("d_bias", [4.0, 1.0, -1.0, -4.0])
+def test_pause_conditions_match_the_derivation(summed: bool, d_bias: float) -> None:
+    """The train step pauses exactly where the closed-form conditions say, for both losses."""
+    model = _toy_gan(balance=True, d_bias=d_bias, summed_d_loss=summed)
+    real = np.ones((8, 4, 4), np.float32)
+    fake = ops.convert_to_numpy(model.generator(np.zeros((1, 2), np.float32)))  # same for all z
+    d_real = float(ops.sigmoid(model.discriminator(real[:1]))[0, 0])
+    d_fake = float(ops.sigmoid(model.discriminator(fake))[0, 0])
+    d_paused, g_paused = _pause_regions(d_real, d_fake, summed)
+    d_changed, g_changed, logs = _one_step(model, real)
+    assert (logs["d_paused"] == 1.0, logs["g_paused"] == 1.0) == (d_paused, g_paused)
+    assert (not d_changed, not g_changed) == (d_paused, g_paused)
+
+
+def test_summed_loss_moves_the_thresholds() -> None:
+    """With D's loss summed, G pauses where D rates fakes above 0.62 (averaged: never here)."""
+    assert _pause_regions(0.999, 0.65, summed=True) == (False, True)
+    assert _pause_regions(0.999, 0.65, summed=False) == (False, False)
+    assert _pause_regions(0.999, 0.45, summed=False) == (True, False)  # averaged: p < ~0.5
+    assert _pause_regions(0.999, 0.45, summed=True) == (False, False)  # summed: p < ~0.38
+
+
+def test_ema_sampler_is_the_running_average_of_g() -> None:
+    model = _toy_gan(balance=False, d_bias=1.0, ema=0.9)
+    before = [w.copy() for w in model.generator.get_weights()]
+    np.testing.assert_array_equal(model.sampler.get_weights()[0], before[0])
+    assert model.sampler is not model.generator
+    model.train_on_batch(np.ones((8, 4, 4), np.float32))
+    decay = min(0.9, 2 / 11)  # after the first update: (1 + t) / (10 + t) with t = 1
+    for average, old, new in zip(
+        model.sampler.get_weights(), before, model.generator.get_weights(), strict=True
+    ):
+        np.testing.assert_allclose(average, decay * old + (1 - decay) * new, rtol=1e-5, atol=1e-7)
+    assert not np.array_equal(model.generator.get_weights()[0], before[0])  # G did move
+    assert _toy_gan(balance=False, d_bias=1.0).sampler is not None  # without ema: G itself
+    with pytest.raises(ValueError, match="ema"):
+        _toy_gan(balance=False, d_bias=1.0, ema=1.0)
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.99])
+def test_load_generator_rebuilds_the_sampler_from_a_run_directory(tmp_path, ema: float) -> None:
+    settings = {"latent_dim": 8, "g_width": 4, "d_width": 4, "ema": ema}
+    model = gan.GAN(
+        gan.build_generator(8, 28, width=4), gan.build_discriminator(28, width=4), 8, ema=ema
+    )
+    model.compile(steps_per_execution=1)
+    batches = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).random((16, 28, 28)))
+    training.fit_gan(model, batches.batch(4).repeat(), 4, 2, tmp_path, "gan", settings=settings)
+    loaded = gan.load_generator(tmp_path)
+    z = np.random.default_rng(1).normal(size=(3, 8)).astype(np.float32)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(loaded(z)), ops.convert_to_numpy(model.sampler(z)), atol=1e-6
+    )
+    if ema:  # the averaged G, not the raw one
+        assert not np.allclose(
+            ops.convert_to_numpy(loaded(z)), ops.convert_to_numpy(model.generator(z))
+        )
+    with pytest.raises(FileNotFoundError, match="no finished run"):
+        gan.load_generator(tmp_path / "elsewhere")
+    run = tmp_path / "gan_run.json"
+    run.write_text(run.read_text().replace('"finished": true', '"finished": false'))
+    with pytest.raises(ValueError, match="did not finish"):
+        gan.load_generator(tmp_path)
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_gan_mnist.py"
+SHARED = ("build_generator", "build_discriminator", "discriminator_loss", "generator_loss", "GAN")
+
+
+def _definitions(source: str) -> dict[str, str]:
+    """Top-level functions and classes of ``source`` as syntax trees without docstrings (the
+    notebook's GAN extends ``gan.GANBase``, the package's ``GANBase``: the same class)."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            segment = ast.get_source_segment(source, node).replace("(gan.GANBase)", "(GANBase)")
+            found[node.name] = training._source_tree(segment)
+    return found
+
+
+def _notebook_source() -> str:
+    cells = jupytext.read(NOTEBOOK).cells
+    return "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+
+
+def test_notebook_defines_the_package_players_losses_and_train_step() -> None:
+    """Chapter 03 defines these in its cells; 04, 05 and load_generator use the package's copy."""
+    notebook = _definitions(_notebook_source())
+    package = _definitions(inspect.getsource(gan))
+    for name in SHARED:
+        assert name in notebook, f"notebooks/03_gan_mnist.py no longer defines {name}"
+        assert notebook[name] == package[name], f"{name}: notebook 03 and vaegan_utils.gan differ"
+
+
+def test_a_changed_definition_is_caught() -> None:
+    """Control: one changed constant, or a changed line in the train step, makes them differ."""
+    source = inspect.getsource(gan)
+    package = _definitions(source)
+    for old, new in (("LeakyReLU(0.2)", "LeakyReLU(0.3)"), ("d_level * 2.0", "d_level * 3.0")):
+        assert old in source
+        changed = _definitions(source.replace(old, new, 1))
+        assert any(changed[name] != package[name] for name in SHARED)
+    reworded = source.replace('"""Images ``(batch', '"""Pictures ``(batch', 1)  # a docstring
+    assert _definitions(reworded) == package

@@ -138,3 +138,10 @@ def test_configure_logging_shows_ours_once_and_hides_tensorflow_warnings(capsys)
     assert capsys.readouterr().out == "[vaegan_utils.data] hello\n"
     assert not logging.getLogger("tensorflow").isEnabledFor(logging.WARNING)
     assert logging.getLogger("tensorflow").isEnabledFor(logging.ERROR)
+
+
+def test_measurements_reads_a_shipped_benchmark_and_names_the_fix(tmp_path) -> None:
+    recipe = runtime.measurements("gan_recipe")
+    assert recipe["rows"] and len(recipe["seeds"]) >= 3 and "machine" in recipe
+    with pytest.raises(FileNotFoundError, match="benchmarks/nothing.py"):
+        runtime.measurements("nothing")

@@ -409,6 +409,16 @@ def _faces_offline(color: bool) -> dict[str, np.ndarray]:
     return {"images": np.round(images * 255).astype(np.uint8), "dataset": np.array("lfw_subset")}
 
 
+def load_nonfaces(size: int = 32) -> np.ndarray:
+    """The 100 non-face crops that ship with scikit-image (``lfw_subset()[100:]``), grey, resized
+    to ``(100, size, size)`` in [0, 1]: the negatives of a face/non-face check."""
+    from skimage.data import lfw_subset
+
+    if not isinstance(size, int | np.integer) or size <= 0:
+        raise ValueError(f"size must be a positive integer number of pixels, got {size!r}")
+    return _square_resize(lfw_subset()[100:].astype(np.float32), size)
+
+
 def load_faces(
     size: int = 32,
     color: bool = False,

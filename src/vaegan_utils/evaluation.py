@@ -7,7 +7,10 @@ hash-checked before use. From it:
   confident digit and all ten digits are equally frequent);
 - the Fréchet distance between Gaussians fitted to its penultimate features on generated images
   and on real images (the MNIST test set);
-- the fraction of samples assigned to each digit (mode collapse shows as classes vanishing).
+- the fraction of samples assigned to each digit (mode collapse shows as classes vanishing);
+- precision and recall in the same feature space (Kynkäänniemi et al. 2019): the share of
+  generated images that fall inside the real images' manifold (fidelity) and the share of real
+  images that fall inside the generated ones' (coverage).
 """
 
 from __future__ import annotations
@@ -72,19 +75,21 @@ class Scorer:
     classifier: keras.Model
     reference_mean: np.ndarray
     reference_cov: np.ndarray
+    reference_features: np.ndarray | None = None
 
     @classmethod
     def from_real(cls, real_images: np.ndarray, classifier: keras.Model | None = None) -> Scorer:
-        """A scorer whose Fréchet reference is ``real_images`` (e.g. the MNIST test set)."""
+        """A scorer whose reference is ``real_images`` (e.g. the first 5,000 test digits)."""
         classifier = classifier if classifier is not None else load_classifier()
         features, _ = features_and_probabilities(classifier, real_images)
-        return cls(classifier, features.mean(0), np.cov(features, rowvar=False))
+        return cls(classifier, features.mean(0), np.cov(features, rowvar=False), features)
 
-    def score(self, images: np.ndarray) -> dict[str, object]:
-        """Inception-style score, Fréchet distance and class fractions of ``images``."""
+    def score(self, images: np.ndarray, with_recall: bool = False) -> dict[str, object]:
+        """Inception-style score, Fréchet distance and class fractions of ``images``; with
+        ``with_recall``, also precision and recall against the reference (k = 3)."""
         features, probabilities = features_and_probabilities(self.classifier, images)
         fractions = np.bincount(probabilities.argmax(1), minlength=10) / len(images)
-        return {
+        result: dict[str, object] = {
             "score": inception_score(probabilities),
             "frechet": frechet_distance(
                 features.mean(0),
@@ -94,6 +99,12 @@ class Scorer:
             ),
             "class_fractions": fractions.tolist(),
         }
+        if with_recall:
+            if self.reference_features is None:
+                raise ValueError("this scorer kept no reference features; build it by from_real")
+            precision, recall = precision_recall(self.reference_features, features)
+            result.update(precision=precision, recall=recall)
+        return result
 
     def score_record(self, images: np.ndarray) -> dict[str, float]:
         """:meth:`score` as a flat record of floats for an epoch log: ``score``, ``frechet``,
@@ -147,6 +158,49 @@ def frechet_distance(
         root = linalg.sqrtm(cov_a @ cov_b)
     root = np.real(root)  # round-off can leave tiny imaginary parts
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root))
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances ``(len(a), len(b))`` between the rows of ``a`` and ``b``."""
+    squared = np.sum(a**2, 1)[:, None] + np.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
+    return np.maximum(squared, 0.0)
+
+
+def knn_radii(features: np.ndarray, k: int = 3, batch_size: int = 1000) -> np.ndarray:
+    """Distance from each row of ``features`` ``(n, d)`` to its k-th nearest other row, ``(n,)``."""
+    if not 1 <= k < len(features):
+        raise ValueError(f"k must be between 1 and n - 1 = {len(features) - 1}, got {k}")
+    radii = []
+    for start in range(0, len(features), batch_size):
+        squared = _squared_distances(features[start : start + batch_size], features)
+        radii.append(np.sqrt(np.partition(squared, k, axis=1)[:, k]))  # column 0: the point itself
+    return np.concatenate(radii)
+
+
+def manifold_share(
+    points: np.ndarray, manifold: np.ndarray, radii: np.ndarray, batch_size: int = 1000
+) -> float:
+    """Share of ``points`` inside the union of balls of ``radii`` around ``manifold``'s rows."""
+    inside = []
+    for start in range(0, len(points), batch_size):
+        squared = _squared_distances(points[start : start + batch_size], manifold)
+        inside.append(np.any(squared <= radii[None, :] ** 2, axis=1))
+    return float(np.concatenate(inside).mean())
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall of ``fake`` against ``real`` features (Kynkäänniemi et al.
+    2019), each manifold the union of balls reaching each point's k-th nearest neighbour.
+
+    Precision: share of fake points inside the real manifold (are the samples realistic?).
+    Recall: share of real points inside the fake manifold (is all of the data covered?).
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake must be (n, d) features, got {real.shape}, {fake.shape}")
+    precision = manifold_share(fake, real, knn_radii(real, k))
+    recall = manifold_share(real, fake, knn_radii(fake, k))
+    return precision, recall
 
 
 @dataclass
@@ -203,3 +257,82 @@ def nearest_with_ratio(
     return Nearest(
         np.concatenate(index), d1, np.divide(d1, d2, out=np.zeros_like(d1), where=d2 > 0)
     )
+
+
+def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``images`` ``(n, h, w[, c])`` moved by ``dy`` rows and ``dx`` columns, the border filled by
+    reflection (as ``training.flip_and_shift`` does)."""
+    s = max(abs(dy), abs(dx))
+    if s == 0:
+        return images.copy()
+    pad = [(0, 0), (s, s), (s, s)] + [(0, 0)] * (images.ndim - 3)
+    padded = np.pad(images, pad, mode="reflect")
+    h, w = images.shape[1:3]
+    return padded[:, s - dy : s - dy + h, s - dx : s - dx + w]
+
+
+def augmented_pool(
+    images: np.ndarray, max_shift: int = 2, mirror: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every training image in every version augmentation can show: mirrored or not, shifted by
+    up to ``max_shift`` pixels each way. Returns the pool ``(n * versions, ...)`` and each
+    version's id (the index of its original), for :func:`nearest_with_ratio`."""
+    if max_shift < 0:
+        raise ValueError(f"max_shift must be >= 0, got {max_shift}")
+    sources = [images, images[:, :, ::-1]] if mirror else [images]
+    offsets = range(-max_shift, max_shift + 1)
+    versions = [shifted(source, dy, dx) for source in sources for dy in offsets for dx in offsets]
+    ids = np.tile(np.arange(len(images)), len(versions))
+    return np.concatenate(versions), ids
+
+
+def fit_ratio_threshold(ratios: np.ndarray, is_copy: np.ndarray) -> float:
+    """The ratio threshold (a copy: ratio below it) with the fewest errors on labelled controls,
+    placed midway between the neighbouring ratios it separates."""
+    ratios, is_copy = np.asarray(ratios, float), np.asarray(is_copy, bool)
+    if is_copy.all() or not is_copy.any():
+        raise ValueError("is_copy must label some controls copies and some not")
+    values = np.sort(ratios)
+    candidates = np.concatenate([[values[0] - 1e-6], (values[1:] + values[:-1]) / 2])
+    errors = [np.sum((ratios < t) != is_copy) for t in candidates]
+    return float(candidates[int(np.argmin(errors))])
+
+
+class FaceClassifier:
+    """A logistic regression on pixels telling faces from the offline set's non-face crops.
+
+    With 100 faces and 100 non-faces it can tell face-like structure from other image content;
+    it cannot tell a good face from a mediocre one, nor one person from another.
+    """
+
+    def __init__(self, strength: float = 0.01):
+        from sklearn.linear_model import LogisticRegression
+
+        self.model = LogisticRegression(C=strength, max_iter=2000)
+
+    def fit(self, faces: np.ndarray, nonfaces: np.ndarray) -> FaceClassifier:
+        """Fit on ``faces`` (label 1) and ``nonfaces`` (label 0), grey images of one size."""
+        x = np.concatenate([faces, nonfaces]).reshape(len(faces) + len(nonfaces), -1)
+        y = np.concatenate([np.ones(len(faces)), np.zeros(len(nonfaces))])
+        self.model.fit(x, y)
+        return self
+
+    def probability(self, images: np.ndarray) -> np.ndarray:
+        """P(face) of each image, ``(n,)``."""
+        return self.model.predict_proba(np.asarray(images).reshape(len(images), -1))[:, 1]
+
+
+def cross_validated_face_probability(
+    faces: np.ndarray, nonfaces: np.ndarray, folds: int = 5, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold P(face) of every face and every non-face (each scored by a classifier that
+    did not train on it): the real-data reference for generated faces."""
+    rng = np.random.default_rng(seed)
+    face_fold = rng.permutation(len(faces)) % folds
+    nonface_fold = rng.permutation(len(nonfaces)) % folds
+    p_faces, p_nonfaces = np.zeros(len(faces)), np.zeros(len(nonfaces))
+    for fold in range(folds):
+        model = FaceClassifier().fit(faces[face_fold != fold], nonfaces[nonface_fold != fold])
+        p_faces[face_fold == fold] = model.probability(faces[face_fold == fold])
+        p_nonfaces[nonface_fold == fold] = model.probability(nonfaces[nonface_fold == fold])
+    return p_faces, p_nonfaces

@@ -3,11 +3,18 @@
 The architecture follows the book's seed: the discriminator is three convolutions (each followed
 by batch norm and dropout), a dense layer and a dense layer to one logit; the generator maps z
 through a dense layer to a small feature map, batch norm, reshape, a resize to a larger map and
-transposed convolutions (each followed by batch norm), the last with a sigmoid to [0, 1] images.
-Widths are chosen so that a training step takes tens of milliseconds on two CPU cores.
+four transposed convolutions, batch norm after each of the first three, the fourth producing the
+image through a sigmoid. Widths are chosen so that a training step takes tens of milliseconds on
+two CPU cores.
+
+Chapter 03 defines the same players, losses and train step in its own cells, where a reader can
+edit them; ``tests/test_gan.py`` fails if the two copies differ.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -40,6 +47,8 @@ def build_generator(
     x = layers.LeakyReLU(0.2)(norm(x))
     x = layers.Reshape((4, 4, 2 * width))(x)  # (b, 4, 4, 2w)
     x = layers.Resizing(quarter, quarter, interpolation="bilinear")(x)  # -> (b, size/4, size/4, 2w)
+    x = layers.Conv2DTranspose(2 * width, 3, padding="same")(x)  # same size
+    x = layers.LeakyReLU(0.2)(norm(x))
     x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same")(x)  # -> size/2
     x = layers.LeakyReLU(0.2)(norm(x))
     x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)  # -> (b, size, size, w)
@@ -113,18 +122,10 @@ def generator_loss(fake_logits, saturating: bool = False):
     return ops.mean(ops.softplus(-fake_logits))  # −log σ(l) = softplus(−l)
 
 
-class GAN(keras.Model):
-    """A generator and a discriminator trained against each other, one compiled step at a time.
-
-    Each step draws z, generates fakes once and computes both losses from that one forward pass.
-    The discriminator's update uses its own gradients; the generator's gradients flow through the
-    discriminator without changing its weights. With ``balance=True`` the seed's balance rule
-    pauses the side that is ahead: D is not updated when its loss is less than half of G's, and
-    G is not updated when its loss is less than half of D's. The rule runs inside the compiled
-    step (``tf.cond``), with no round trip to Python.
-
-    Logged per step (averaged over each ``fit`` epoch): both losses, whether each side was paused,
-    and the norm of the generator's gradient.
+class GANBase(keras.Model):
+    """The plumbing of a GAN: its two players, its options, an optimizer each, the logged means,
+    and (with ``ema`` above 0) ``sampler``, a copy of G for the moving average of G's weights.
+    :class:`GAN` adds the train step; chapter 03 defines that class in a cell of its own.
     """
 
     def __init__(
@@ -135,15 +136,24 @@ class GAN(keras.Model):
         balance: bool = True,
         saturating: bool = False,
         real_label: float = 1.0,
+        summed_d_loss: bool = False,
+        ema: float = 0.0,
         seed: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if not 0.5 < real_label <= 1.0:
             raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
+        if not 0.0 <= ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1) (0: no averaging), got {ema}")
         self.generator, self.discriminator = generator, discriminator
-        self.latent_dim, self.balance = latent_dim, balance
+        self.latent_dim, self.balance, self.ema = latent_dim, balance, ema
         self.saturating, self.real_label = saturating, real_label
+        self.summed_d_loss = summed_d_loss
+        self.sampler = generator  # the generator to sample from
+        if ema:
+            self.sampler = keras.models.clone_model(generator)
+            self.sampler.set_weights(generator.get_weights())
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ("d_loss", "g_loss", "d_paused", "g_paused", "g_grad_norm")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -170,13 +180,28 @@ class GAN(keras.Model):
         super().compile(optimizer=None, steps_per_execution=steps_per_execution, **kwargs)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, beta_1=beta_1)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, beta_1=beta_1)
-        d_optimizer, g_optimizer = self.d_optimizer, self.g_optimizer
         # Build the optimizer states now: variables cannot be created inside tf.cond.
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
 
     def call(self, z, training=False):
-        return self.generator(z, training=training)
+        return self.sampler(z, training=training)
+
+
+class GAN(GANBase):
+    """A generator and a discriminator trained against each other, one compiled step at a time.
+
+    Each step draws z, generates fakes once and computes both losses from that one forward pass.
+    The discriminator's update uses its own gradients; the generator's gradients flow through the
+    discriminator without changing its weights. With ``balance=True`` the seed's balance rule
+    pauses a side: D is not updated when twice its loss is below G's, and G is not updated when
+    twice its loss is below D's (D's loss averaged over its real and fake halves, or summed with
+    ``summed_d_loss=True``, the common TF1 convention). With ``ema`` above 0, ``sampler``'s
+    weights follow an exponential moving average of G's (decay ``ema``).
+
+    Logged per step (averaged over each ``fit`` epoch): both losses, whether each side was paused,
+    and the norm of the generator's gradient.
+    """
 
     def train_step(self, real):
         import tensorflow as tf
@@ -186,8 +211,8 @@ class GAN(keras.Model):
         z = keras.random.normal((tf.shape(real)[0], self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
             fake = self.generator(z, training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self.discriminator(real, training=True)  # (batch, 1)
+            fake_logits = self.discriminator(fake, training=True)  # (batch, 1)
             d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             g_loss = generator_loss(fake_logits, self.saturating)
         d_vars = self.discriminator.trainable_variables
@@ -195,11 +220,12 @@ class GAN(keras.Model):
         d_grads = d_tape.gradient(d_loss, d_vars)
         g_grads = g_tape.gradient(g_loss, g_vars)
 
-        # The balance rule: the side whose loss is less than half the other's sits this step out.
+        # The balance rule: a side sits this step out when twice its loss is below the other's.
         # (The saturating G loss is negative, so the rule always compares the non-saturating one.)
+        d_level = 2.0 * d_loss if self.summed_d_loss else d_loss
         g_level = generator_loss(fake_logits, saturating=False)
-        train_d = tf.logical_or(not self.balance, d_loss * 2.0 >= g_level)
-        train_g = tf.logical_or(not self.balance, g_level * 2.0 >= d_loss)
+        train_d = tf.logical_or(not self.balance, d_level * 2.0 >= g_level)
+        train_g = tf.logical_or(not self.balance, g_level * 2.0 >= d_level)
 
         def apply(optimizer, grads, variables):
             def update():
@@ -210,6 +236,11 @@ class GAN(keras.Model):
 
         tf.cond(train_d, apply(self.d_optimizer, d_grads, d_vars), lambda: tf.constant(False))
         tf.cond(train_g, apply(self.g_optimizer, g_grads, g_vars), lambda: tf.constant(False))
+        if self.ema:  # sampler <- decay * sampler + (1 - decay) * G, batch-norm statistics too
+            step = ops.cast(self.g_optimizer.iterations, "float32")
+            decay = ops.minimum(self.ema, (1.0 + step) / (10.0 + step))  # short memory at first
+            for average, weight in zip(self.sampler.weights, self.generator.weights, strict=True):
+                average.assign(decay * average + (1.0 - decay) * weight)
 
         values = {
             "d_loss": d_loss,
@@ -221,3 +252,36 @@ class GAN(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
+    """The generator a finished run samples from (the averaged one when the run used ``ema``),
+    rebuilt from its directory alone: the settings in ``{name}_run.json`` and the weights in
+    ``{name}.weights.h5`` written by ``training.fit_gan``.
+
+    Settings read (defaults in brackets): ``latent_dim``, ``g_width``, ``d_width``,
+    ``image_size`` [28], ``channels`` [1], ``batch_norm`` [True], ``ema`` [0].
+    """
+    directory = Path(output_dir)
+    run_path, weights = directory / f"{name}_run.json", directory / f"{name}.weights.h5"
+    if not run_path.exists() or not weights.exists():
+        raise FileNotFoundError(
+            f"no finished run {name!r} in {directory} (need {run_path.name} and {weights.name}); "
+            "train it first, or pass the output_dir and name the notebook used"
+        )
+    run = json.loads(run_path.read_text())
+    if not run.get("finished"):
+        raise ValueError(f"run {run.get('run_id')} in {directory} did not finish; rerun it")
+    settings = run["fingerprint"]["settings"]
+    missing = {"latent_dim", "g_width", "d_width"} - set(settings)
+    if missing:
+        raise ValueError(f"{run_path} lacks the settings {sorted(missing)} needed to rebuild G")
+    size, channels = settings.get("image_size", 28), settings.get("channels", 1)
+    batch_norm = settings.get("batch_norm", True)
+    generator = build_generator(
+        settings["latent_dim"], size, channels, settings["g_width"], batch_norm
+    )
+    discriminator = build_discriminator(size, channels, settings["d_width"], batch_norm)
+    model = GAN(generator, discriminator, settings["latent_dim"], ema=settings.get("ema", 0.0))
+    model.load_weights(weights)
+    return model.sampler

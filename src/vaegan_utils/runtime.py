@@ -183,6 +183,17 @@ class Results:
         return save_metrics(self.path, self.values)
 
 
+def measurements(name: str) -> dict:
+    """A stored benchmark result that ships with the package (``assets/NAME.json``), e.g. the
+    candidates behind a chapter's settings: ``gan_recipe`` (03), ``vae_settings`` (02)."""
+    from importlib import resources
+
+    path = Path(str(resources.files("vaegan_utils") / "assets" / f"{name}.json"))
+    if not path.exists():
+        raise FileNotFoundError(f"no {path.name} in the package; measure it: benchmarks/{name}.py")
+    return json.loads(path.read_text())
+
+
 def show_table(rows: list[dict[str, Any]], floatfmt: str = "{:.3g}") -> None:
     """Display ``rows`` (one dict per row, the first row's keys as columns) as a Markdown table;
     the book renders it as an HTML table (``nb_render_markdown_format: gfm``)."""
