@@ -218,3 +218,76 @@ def test_face_classifier_tells_faces_from_the_nonface_crops() -> None:
     assert classifier.probability(flat)[0] < np.median(p_faces)  # a grey square is no face
     with pytest.raises(ValueError, match="size"):
         data.load_nonfaces(0)
+
+
+def test_paired_interval_matches_scipys_paired_t_test() -> None:
+    """Oracle: scipy's paired t-test gives the same mean difference and confidence interval."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    before = rng.normal(10.0, 2.0, 5)
+    after = before + rng.normal(0.5, 1.0, 5)
+    interval = evaluation.paired_interval(after, before)
+    oracle = stats.ttest_rel(after, before).confidence_interval(0.95)
+    assert interval.mean == pytest.approx(np.mean(after - before))
+    assert (interval.low, interval.high) == pytest.approx((oracle.low, oracle.high))
+    one_sample = stats.ttest_1samp(after, 0.0).confidence_interval(0.9)
+    alone = evaluation.paired_interval(after, level=0.9)
+    assert (alone.low, alone.high) == pytest.approx((one_sample.low, one_sample.high))
+    assert interval.n == 5 and f"{interval:+.1f}".count("to") == 1
+
+
+def test_interval_words_follow_the_interval() -> None:
+    """Controls: a clear rise, a clear fall and a difference buried in noise."""
+    rises = evaluation.paired_interval([1.0, 1.1, 0.9, 1.2, 1.0])
+    falls = evaluation.paired_interval([-1.0, -1.1, -0.9, -1.2, -1.0])
+    noise = evaluation.paired_interval([1.0, -1.0, 0.5, -0.6, 0.2])
+    assert rises.word() == "higher" and falls.word() == "lower"
+    assert noise.word() == "no measurable difference"
+    assert rises.word(above="worse", below="better") == "worse"
+    assert falls.word(above="worse", below="better") == "better"
+
+
+def test_paired_interval_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="pair up"):
+        evaluation.paired_interval([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        evaluation.paired_interval([1.0])
+    with pytest.raises(ValueError, match="level"):
+        evaluation.paired_interval([1.0, 2.0], level=95)
+
+
+def _control_ratios(kinds: dict, pool: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    images = np.concatenate([imgs for imgs, _ in kinds.values()]).astype(np.float32)
+    is_copy = np.concatenate([np.full(len(imgs), copy) for imgs, copy in kinds.values()])
+    fit = np.concatenate([np.arange(len(imgs)) % 2 == 0 for imgs, _ in kinds.values()])
+    return evaluation.nearest_with_ratio(images, pool, ids).ratio, is_copy, fit
+
+
+def test_copy_detector_classifies_every_held_out_control_on_the_offline_faces() -> None:
+    """Chapter 05's rule: threshold fitted on half of the controls, all of the other half right."""
+    faces = data.load_faces(size=32, source="offline").images
+    pool_faces, kinds = evaluation.copy_controls(faces, 80, max_shift=2, seed=0)
+    assert {"exact copy", "mirrored copy", "copy shifted 1-2 px", "copy with noise 0.05",
+            "held-out face", "mean face", "flat grey"} == set(kinds)  # fmt: skip
+    held = kinds["held-out face"][0]
+    assert len(held) == 20 and not any(np.any(np.all(pool_faces == h, axis=(1, 2))) for h in held)
+    pool, ids = evaluation.augmented_pool(pool_faces, 2)
+    ratios, is_copy, fit = _control_ratios(kinds, pool, ids)
+    threshold = evaluation.fit_ratio_threshold(ratios[fit], is_copy[fit])
+    assert np.all((ratios[~fit] < threshold) == is_copy[~fit])
+    # What it must catch without help: a pool of the faces alone (no shifted versions) lets
+    # shifted copies through at the same rule, so the augmented pool is what catches them.
+    bare_ratios, _, _ = _control_ratios(kinds, pool_faces, np.arange(len(pool_faces)))
+    shifted = np.concatenate(
+        [np.full(len(v[0]), n == "copy shifted 1-2 px") for n, v in kinds.items()]
+    )
+    assert np.mean(bare_ratios[shifted] < threshold) < 0.5
+
+
+def test_copy_controls_reject_bad_splits() -> None:
+    faces = np.random.default_rng(0).random((10, 8, 8))
+    with pytest.raises(ValueError, match="n_pool"):
+        evaluation.copy_controls(faces, 9)
+    with pytest.raises(ValueError, match="too small"):
+        evaluation.copy_controls(faces, 5)

@@ -257,3 +257,21 @@ def test_a_changed_definition_is_caught() -> None:
         assert any(changed[name] != package[name] for name in SHARED)
     reworded = source.replace('"""Images ``(batch', '"""Pictures ``(batch', 1)  # a docstring
     assert _definitions(reworded) == package
+
+
+@pytest.mark.parametrize("eval_every", [2, 3, 5])
+def test_fit_gan_trains_exactly_the_steps_asked_for(tmp_path, eval_every: int) -> None:
+    """Keras runs whole calls of ``steps_per_execution`` (the GAN's default: 50), even past an
+    epoch's end: without the harness's fix, 2 evaluations 3 steps apart trained 100 steps."""
+    generator, discriminator = (
+        gan.build_generator(8, 28, width=4),
+        gan.build_discriminator(28, width=4),
+    )
+    model = gan.GAN(generator, discriminator, 8, balance=False)  # every step updates both
+    model.compile()  # steps_per_execution=50
+    batches = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).random((16, 28, 28)))
+    steps = 2 * eval_every
+    run = training.fit_gan(model, batches.batch(4).repeat(), steps, eval_every, tmp_path, "gan")
+    assert int(model.g_optimizer.iterations.numpy()) == steps
+    assert int(model.d_optimizer.iterations.numpy()) == steps
+    assert [record["step"] for record in run.records] == [0, eval_every, steps]

@@ -286,6 +286,50 @@ def augmented_pool(
     return np.concatenate(versions), ids
 
 
+def copy_controls(
+    faces: np.ndarray,
+    n_pool: int,
+    max_shift: int = 2,
+    mirror: bool = True,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, bool]]]:
+    """Labelled controls for a copy detector.
+
+    ``faces`` ``(n, h, w[, c])`` in [0, 1] are split at random into ``n_pool`` pool faces and
+    ``n - n_pool`` held-out ones (k of them). Returns the pool faces and ``{kind: (images, is a
+    copy)}``: k exact copies of pool faces, k mirrored copies (when ``mirror``), k copies shifted
+    by 1 to ``max_shift`` pixels (when ``max_shift`` > 0), k copies with Gaussian noise of standard
+    deviation ``noise``; and, not copies, the k held-out faces, the mean face (and its mirror
+    image) and two flat grey images.
+    """
+    if not 2 <= n_pool <= len(faces) - 2:
+        raise ValueError(f"n_pool must leave at least 2 faces on each side, got {n_pool}")
+    k = len(faces) - n_pool
+    if 3 * k > n_pool:
+        raise ValueError(f"n_pool={n_pool} is too small for {k} held-out faces; raise it")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(faces))
+    pool, held = faces[order[:n_pool]], faces[order[n_pool:]]
+    kinds = {"exact copy": (pool[:k], True)}
+    if mirror:
+        kinds["mirrored copy"] = (pool[k : 2 * k, :, ::-1], True)
+    if max_shift > 0:
+        moves = [(int(rng.choice([-1, 1]) * rng.integers(1, max_shift + 1)),
+                  int(rng.integers(-max_shift, max_shift + 1))) for _ in range(k)]  # fmt: skip
+        moved = [
+            shifted(pool[2 * k + i : 2 * k + i + 1], dy, dx)[0] for i, (dy, dx) in enumerate(moves)
+        ]
+        kinds[f"copy shifted 1-{max_shift} px"] = (np.stack(moved), True)
+    noisy = np.clip(pool[:k] + rng.normal(0.0, noise, pool[:k].shape), 0.0, 1.0)
+    kinds[f"copy with noise {noise:g}"] = (noisy.astype(faces.dtype), True)
+    kinds["held-out face"] = (held, False)
+    kinds["mean face"] = (np.stack([pool.mean(0), pool[:, :, ::-1].mean(0)]), False)
+    grey = [np.full(faces.shape[1:], value, faces.dtype) for value in (0.5, faces.mean())]
+    kinds["flat grey"] = (np.stack(grey), False)
+    return pool, kinds
+
+
 def fit_ratio_threshold(ratios: np.ndarray, is_copy: np.ndarray) -> float:
     """The ratio threshold (a copy: ratio below it) with the fewest errors on labelled controls,
     placed midway between the neighbouring ratios it separates."""
@@ -336,3 +380,46 @@ def cross_validated_face_probability(
         p_faces[face_fold == fold] = model.probability(faces[face_fold == fold])
         p_nonfaces[nonface_fold == fold] = model.probability(nonfaces[nonface_fold == fold])
     return p_faces, p_nonfaces
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean over seeds with its two-sided t-interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int  # seeds (pairs) it rests on
+
+    def word(self, above: str = "higher", below: str = "lower") -> str:
+        """``above`` when the whole interval lies above 0, ``below`` when below, otherwise
+        "no measurable difference" (for a Fréchet distance: ``above="worse", below="better"``)."""
+        if self.low > 0:
+            return above
+        if self.high < 0:
+            return below
+        return "no measurable difference"
+
+    def __format__(self, spec: str) -> str:
+        """``f"{interval:+.2f}"`` -> ``"+1.23 (-0.40 to +2.86)"``."""
+        return f"{self.mean:{spec}} ({self.low:{spec}} to {self.high:{spec}})"
+
+
+def paired_interval(after, before=None, level: float = 0.95) -> Interval:
+    """Mean of ``after - before`` (paired by seed; ``before`` omitted: of ``after`` itself) and
+    its t-interval at ``level``, from the sample standard deviation (ddof = 1)."""
+    from scipy import stats
+
+    values = np.asarray(after, dtype=float)
+    if before is not None:
+        before = np.asarray(before, dtype=float)
+        if before.shape != values.shape:
+            raise ValueError(f"after and before must pair up, got {values.shape}, {before.shape}")
+        values = values - before
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"need a 1-D array of at least 2 seeds, got shape {values.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    mean = float(values.mean())
+    return Interval(mean, mean - half, mean + half, len(values))

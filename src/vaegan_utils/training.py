@@ -9,6 +9,7 @@ import hashlib
 import inspect
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -430,6 +431,12 @@ def fit_or_load(
         logger.info(
             "%s: resuming run %s after its epoch %d", name, run_id, log.records[-1]["epoch"]
         )
+    per_call = getattr(model, "steps_per_execution", 1) or 1
+    if steps_per_epoch and steps_per_epoch % per_call:
+        # Keras runs whole calls of steps_per_execution steps, past an epoch's end if need be:
+        # an epoch of 10 steps at 50 per call would train 50. Shrink the call to fit the epoch.
+        model.steps_per_execution = math.gcd(steps_per_epoch, per_call)
+        model.train_function = None  # rebuilt for the new number of steps per call
     backup = keras.callbacks.BackupAndRestore(str(files["backup"]))
     model.fit(
         dataset,
