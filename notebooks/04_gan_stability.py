@@ -433,7 +433,8 @@ results.add("collapse_reading", "the baseline's rarest digit reached at least ha
 #
 # **The rule.** With batch norm, turning the rule on: {glue:}`contrast.rule_baseline.verdict`
 # (ratio {glue:}`contrast.rule_baseline.ratio`, {glue:}`contrast.rule_baseline.interval`). Chapter 3
-# derived that with $D$'s loss averaged, $D$'s pause region is far larger than $G$'s; here
+# derived that with $D$'s loss averaged and $D$ sure of real images, $D$'s pause region is the
+# larger one; here
 # {glue:}`rule_reading`. The seed's
 # literal rule, $D$'s loss summed, paused $D$ in {glue:}`arms.rule_ds_loss_summed.d_paused` and $G$
 # in {glue:}`arms.rule_ds_loss_summed.g_paused`; against the averaged rule:

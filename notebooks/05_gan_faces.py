@@ -158,7 +158,7 @@ print(f"discriminator: {discriminator.count_params():,} weights")
 # %% [markdown]
 # ## A copy detector, with controls
 #
-# With 100 training faces, a generator could recall them. A copy of a training
+# With {glue:}`faces_n` training faces, a generator could recall them. A copy of a training
 # face is far nearer to it than to any other face, so each image gets the **ratio test**: the
 # distance $d_1$ to its nearest training face over the distance $d_2$ to the nearest *other* face
 # — near 0 for a copy; for a new face, or a blurry average of many, close to 1. Distance alone
