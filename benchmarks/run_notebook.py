@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
 
 from tools import notebooks  # noqa: E402
-from vaegan_utils import runtime  # noqa: E402
+from vaegan_utils import reporting, runtime  # noqa: E402
 
 Target = tuple[str, Callable[[dict, float], object], Callable[[object], bool]]
 
@@ -79,7 +79,7 @@ TARGETS: dict[str, list[Target]] = {
                 lambda v: v is not None,
             )
             for name in (
-                "score >= 9.0",
+                "score >= 9",
                 "Fréchet <= 3x floor",
                 "Fréchet <= 3x training digits",
                 "every digit >= 5%",
@@ -146,7 +146,7 @@ def run(name: str, root: Path, write: bool) -> dict:
     print(f"{name}: {wall:.1f} s wall on {report['machine']} (run {report['run_id']})", flush=True)
     for row in rows:
         print(f"  [{'met' if row['met'] else 'MISSED'}] {row['target']}: {row['measured']}")
-    runtime.save_metrics(root / "outputs" / "benchmarks" / f"{name}.json", report)
+    reporting.save_metrics(root / "outputs" / "benchmarks" / f"{name}.json", report)
     return report
 
 

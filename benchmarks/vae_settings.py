@@ -3,15 +3,16 @@
     python benchmarks/vae_settings.py                      # every candidate below
     python benchmarks/vae_settings.py --only binary-38 binary-38-no-warmup  # some of them
 
-Each candidate is chapter 02's own ``VAE`` class and ``train`` function (executed from the notebook
-by ``tools/notebook_code.py``, so nothing here can drift from the chapter), trained on the first
-50,000 training images (dynamically binarized, or grey levels), with the cosine schedule over its
-epochs. After every epoch ``train`` logs the −ELBO on 5,000 validation images (the last 10,000
-training images, binarized once); the test set is never touched. The table gives, per candidate,
-the training seconds, the final and best validation −ELBO and, for binarized candidates, the
-importance-weighted estimate of −log p(x) (k = 1,000) on 500 validation images. Binarized
-candidates use the chapter's KL warm-up (``kl_warmup_epochs``) unless they change it. Results go
-to src/vaegan_utils/assets/vae_settings.json (chapter 02 shows them), with the machine; rows of
+Each candidate is chapter 02's own ``VAE`` class and ``train_vae`` function (``vaegan_utils.vae``,
+generated from the chapter's cells, so nothing here can drift from the chapter), trained on the
+first 50,000 training images (dynamically binarized, or grey levels), with the cosine schedule over
+its epochs; the other settings come from the chapter's parameters cell. After every epoch it
+logs the −ELBO on 5,000 validation images (the last 10,000 training images, binarized once);
+the test set is never touched. The table gives, per candidate, the training seconds, the final
+and best validation −ELBO and, for binarized candidates, the importance-weighted estimate of
+−log p(x) (k = 1,000) on 500 validation images. Binarized candidates use the chapter's KL
+warm-up (``kl_warmup_epochs``) unless they change it. Results go to
+src/vaegan_utils/assets/vae_settings.json (chapter 02 shows them), with the machine; rows of
 candidates not run this time are kept.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
 
-from tools.notebook_code import notebook_namespace  # noqa: E402
+from tools.notebook_code import notebook_parameters  # noqa: E402
 from vaegan_utils import data, runtime, vae  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,25 +61,38 @@ def main() -> int:
     rows = []
     for name in names:
         changes, epochs, binarize = CANDIDATES[name]
-        ns = notebook_namespace(ROOT / "notebooks" / "02_vae_mnist.py", ["VAE", "train"])
-        ns.update(changes)
-        ns["x_train"], ns["x_val"] = mnist.x_train[:50_000], mnist.x_train[50_000:]
-        ns["x_val_binary"] = data.binarize(ns["x_val"], seed=ns["seed"] + 1)
-        ns["out"], ns["retrain"] = Path(tempfile.mkdtemp()), True
-        runtime.set_seed(ns["seed"])
-        warmup = ns["kl_warmup_epochs"] if binarize else 0  # as the chapter trains its models
-        model, log = ns["train"](name, ns["latent_dim"], ns["hidden"], epochs, binarize, warmup)
-        curve = log.column("val_neg_elbo")
+        chapter = {**notebook_parameters(ROOT / "notebooks" / "02_vae_mnist.py"), **changes}
+        seed = chapter["seed"]
+        x_val = mnist.x_train[50_000:]
+        x_val_binary = data.binarize(x_val, seed=seed + 1)
+        runtime.set_seed(seed)
+        model, run = vae.train_vae(
+            name,
+            mnist.x_train[:50_000],
+            x_val_binary if binarize else x_val,
+            chapter["latent_dim"],
+            tuple(chapter["hidden"]),
+            epochs,
+            Path(tempfile.mkdtemp()),
+            batch_size=chapter["batch_size"],
+            learning_rate=chapter["learning_rate"],
+            seed=seed,
+            binarize=binarize,
+            # as the chapter trains its models
+            warmup_epochs=chapter["kl_warmup_epochs"] if binarize else 0,
+            retrain=True,
+        )
+        curve = run.column("val_neg_elbo")
         iwae, per_image = float("nan"), []
         if binarize:  # -log p(x) estimated with k = 1,000 on the first 500 validation images
-            nll = vae.iwae_nll(model.encoder, model.decoder, ns["x_val_binary"][:500], k=1000)
+            nll = vae.iwae_nll(model.encoder, model.decoder, x_val_binary[:500], k=1000)
             iwae, per_image = round(float(nll.mean()), 2), nll.round(3).tolist()
         final, best = round(float(curve[-1]), 2), round(float(curve.min()), 2)
         rows.append({"candidate": name, "changes": changes, "epochs": epochs, "binarized": binarize,
-                     "train_seconds": round(log.seconds, 1), "curve": curve.round(2).tolist(),
+                     "train_seconds": round(run.seconds, 1), "curve": curve.round(2).tolist(),
                      "final_val_neg_elbo": final, "best_val_neg_elbo": best,
                      "val_iwae_1000": iwae, "val_iwae_per_image": per_image})  # fmt: skip
-        print(f"{name:<18s} {epochs:3d} epochs {log.seconds:6.0f} s  validation -ELBO "
+        print(f"{name:<18s} {epochs:3d} epochs {run.seconds:6.0f} s  validation -ELBO "
               f"final {final:.2f}, best {best:.2f}; IWAE(1000) {iwae:.2f}", flush=True)  # fmt: skip
     report = {"machine": f"{platform.machine()}, {runtime.device_name()}",
               "date": time.strftime("%Y-%m-%d"), "rows": rows}  # fmt: skip

@@ -16,7 +16,13 @@ import pytest
 
 from vaegan_utils import data
 
+# Published MNIST label counts per digit 0-9, typed here so the loader's own constant is
+# not the oracle.
+TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+# sha256 of the labels as uint8 bytes in file order (Keras' mnist.npz), computed once.
+TRAIN_LABELS_SHA256 = "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"
+TEST_LABELS_SHA256 = "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"
 
 
 def _forbid(*names: str):
@@ -28,7 +34,7 @@ def _forbid(*names: str):
     return {name: fail for name in names}
 
 
-# ---------------------------------------------------------------------------------------- MNIST
+# -------------------------------------------------------------------------------- MNIST
 
 
 def test_mnist_float_shapes_dtypes_ranges(warm_data_dir: Path) -> None:
@@ -41,14 +47,21 @@ def test_mnist_float_shapes_dtypes_ranges(warm_data_dir: Path) -> None:
     assert mnist.source == "cache"
 
 
+def _sha256(labels: np.ndarray) -> str:
+    return hashlib.sha256(labels.astype(np.uint8).tobytes()).hexdigest()
+
+
 def test_mnist_label_counts_are_the_standard_ones(warm_data_dir: Path) -> None:
+    """Labels match the published counts and, in order, a fixed checksum."""
     mnist = data.load_mnist(dtype="uint8")
-    assert np.bincount(mnist.y_train).tolist() == list(data.MNIST_TRAIN_LABEL_COUNTS)
-    assert np.bincount(mnist.y_test).tolist() == TEST_LABEL_COUNTS
+    assert np.bincount(mnist.y_train, minlength=10).tolist() == TRAIN_LABEL_COUNTS
+    assert np.bincount(mnist.y_test, minlength=10).tolist() == TEST_LABEL_COUNTS
+    assert _sha256(mnist.y_train) == TRAIN_LABELS_SHA256
+    assert _sha256(mnist.y_test) == TEST_LABELS_SHA256
 
 
 def test_mnist_matches_the_keras_file(warm_data_dir: Path) -> None:
-    """Statistics of Keras' mnist.npz, as published for ``keras.datasets.mnist.load_data()``."""
+    """Statistics of Keras' mnist.npz, as published for its ``load_data()``."""
     mnist = data.load_mnist(dtype="uint8")
     assert mnist.x_train.dtype == np.uint8
     assert mnist.x_train.mean() == pytest.approx(33.318421449829934, abs=1e-9)
@@ -72,14 +85,16 @@ def test_static_binarization_is_a_fixed_bernoulli_draw(warm_data_dir: Path) -> N
     assert set(np.unique(first.x_train)) == {0.0, 1.0}
     np.testing.assert_array_equal(first.x_train, again.x_train)
     assert np.mean(first.x_train != other.x_train) > 0.01
-    # Monte Carlo oracle: E[Bernoulli(p)] = p, over 3.9M pixels the mean agrees to ~1e-3.
+    # Monte Carlo oracle: E[Bernoulli(p)] = p; over 3.9M pixels means agree to ~1e-3.
     assert first.x_train.mean() == pytest.approx(grey.x_train.mean(), abs=2e-3)
     # Pixels that are exactly 0 or 1 stay so.
     assert np.all(first.x_train[grey.x_train == 0] == 0)
     assert np.all(first.x_train[grey.x_train == 1] == 1)
 
 
-def test_dynamic_binarization_keeps_grey_train_and_binary_test(warm_data_dir: Path) -> None:
+def test_dynamic_binarization_keeps_grey_train_and_binary_test(
+    warm_data_dir: Path,
+) -> None:
     mnist = data.load_mnist(binarize_mode="dynamic", n_train=100)
     assert len(np.unique(mnist.x_train)) > 2
     assert set(np.unique(mnist.x_test)) == {0.0, 1.0}
@@ -123,14 +138,14 @@ def test_corrupt_cache_is_detected_and_replaced(
         mnist = data.load_mnist(dtype="uint8")
     assert mnist.source == "offline"
     assert "cache source failed" in caplog.text
-    assert np.bincount(mnist.y_train).tolist() == list(data.MNIST_TRAIN_LABEL_COUNTS)
+    assert np.bincount(mnist.y_train).tolist() == TRAIN_LABEL_COUNTS
     # The cache was rewritten and is valid again.
     assert data.sha256_file(cache) == (warm_data_dir / "mnist.sha256").read_text().strip()
     assert data.load_mnist(dtype="uint8").source == "cache"
 
 
 def test_cache_with_wrong_contents_is_rejected(data_dir: Path) -> None:
-    """A well-formed cache file whose arrays are not MNIST fails validation and is replaced."""
+    """A well-formed cache whose arrays are not MNIST fails validation, is replaced."""
     fake = {
         "x_train": np.zeros((60000, 28, 28), np.uint8),
         "y_train": np.zeros(60000, np.uint8),
@@ -192,7 +207,7 @@ def test_online_file_with_wrong_hash_is_not_used(
 
 
 def test_download_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A server that accepts the connection and never replies: the load gives up, bounded."""
+    """A server that accepts the connection and never replies: the load gives up."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -256,6 +271,8 @@ def test_offline_copy_from_a_wheel_in_the_data_dir(
         ({"n_train": 0}, "n_train"),
         ({"n_train": 60001}, "n_train"),
         ({"n_test": 10001}, "n_test"),
+        ({"seed": "x"}, "seed"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_mnist_bad_parameters(kwargs: dict, parameter: str) -> None:
@@ -269,7 +286,7 @@ def test_single_source_is_respected(warm_data_dir: Path) -> None:
         data.load_mnist(source="online")
 
 
-# ---------------------------------------------------------------------------------------- faces
+# -------------------------------------------------------------------------------- faces
 
 
 def test_faces_offline_fallback(data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -279,7 +296,7 @@ def test_faces_offline_fallback(data_dir: Path, caplog: pytest.LogCaptureFixture
     assert faces.images.shape == (100, 32, 32) and faces.images.dtype == np.float32
     assert 0.0 <= faces.images.min() and faces.images.max() <= 1.0
     assert "100 grey faces of 25x25" in caplog.text
-    # The stand-in is not cached: it must not hide the full LFW once that can be downloaded.
+    # The stand-in is not cached: it must not hide the full LFW once downloadable.
     assert not (data_dir / "lfw_grey.npz").exists()
 
 
@@ -297,7 +314,7 @@ def test_faces_colour_and_subset(data_dir: Path) -> None:
 
 
 def test_faces_online_source_is_cached(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scikit-learn path with fetch_lfw_people replaced by a fake that returns 3 images."""
+    """The scikit-learn path, fetch_lfw_people replaced by a fake returning 3 images."""
     import sklearn.datasets
 
     calls = []
@@ -321,8 +338,8 @@ def test_faces_online_source_is_cached(data_dir: Path, monkeypatch: pytest.Monke
 def test_faces_online_passes_scikit_learns_own_validation(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The real fetch_lfw_people (which validates its arguments first), with only its download
-    replaced by one that fails as it does without a network."""
+    """The real fetch_lfw_people (which validates its arguments first), with only its
+    download replaced by one that fails as it does without a network."""
     import sklearn.datasets._lfw as lfw
 
     attempts = []

@@ -245,7 +245,7 @@ def test_every_notebook_follows_the_template(py_path: Path) -> None:
     assert ("retrain" in names[3:4]) == trains
     setup = cells[cells.index(parameters[0]) + 1].source
     assert "runtime.set_seed(" in setup and "runtime.run_card(" in setup
-    assert "runtime.Results(" in setup
+    assert "reporting.Results(" in setup
     code = [c for c in cells if c.cell_type == "code"]
     assert "results.save()" in code[-1].source
 

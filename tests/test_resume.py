@@ -13,8 +13,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from tools.notebook_code import notebook_namespace
-from vaegan_utils import data, evaluation, gan, runtime, training, vae
+from vaegan_utils import data, evaluation, gan, pipelines, runtime, training, vae
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,15 +69,14 @@ def _check_within_seed_spread(resumed: float, uninterrupted: float, others: list
 
 
 def test_the_vae_of_02_resumes_within_the_seed_spread(mnist, tmp_path: Path) -> None:
-    namespace = notebook_namespace(ROOT / "notebooks" / "02_vae_mnist.py", ["VAE"])
     test_images = mnist.x_test[:1000]
 
     def build(seed: int):
         runtime.set_seed(seed)
-        model = namespace["VAE"](8, (128, 64))
+        model = vae.VAE(8, (128, 64), seed=seed)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=20)
         model(test_images[:1])
-        return model, training.image_batches(mnist.x_train, 100, seed=seed)
+        return model, pipelines.image_batches(mnist.x_train, 100, seed=seed)
 
     def neg_elbo(model) -> float:
         return vae.elbo_terms(model.encoder, model.decoder, test_images, seed=0)["neg_elbo"]
@@ -102,7 +100,7 @@ def test_the_gan_of_03_resumes_within_the_seed_spread(mnist, tmp_path: Path) -> 
             gan.build_generator(64, 28), gan.build_discriminator(28, width=16), 64, seed=seed
         )
         model.compile(learning_rate=5e-4)
-        return model, training.image_batches(mnist.x_train, 32, seed=seed).repeat()
+        return model, pipelines.image_batches(mnist.x_train, 32, seed=seed).repeat()
 
     def frechet(model) -> float:
         return float(scorer.score(gan.sample(model.generator, 1000, seed=7))["frechet"])

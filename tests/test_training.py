@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from vaegan_utils import runtime, training
+from vaegan_utils import gan, pipelines, runtime, training
 
 
 def _images(n: int = 64) -> np.ndarray:
@@ -18,7 +18,7 @@ def _images(n: int = 64) -> np.ndarray:
 
 def test_image_batches_shapes_and_dynamic_binarization() -> None:
     images = _images()
-    dataset = training.image_batches(images, 16, binarize=True, shuffle=False)
+    dataset = pipelines.image_batches(images, 16, binarize=True, shuffle=False)
     first_pass = np.concatenate(list(dataset))
     second_pass = np.concatenate(list(dataset))
     assert first_pass.shape == (64, 4, 4)
@@ -33,14 +33,14 @@ def test_image_batches_shapes_and_dynamic_binarization() -> None:
 
 def test_image_batches_without_shuffle_keep_order() -> None:
     images = _images()
-    first = next(iter(training.image_batches(images, 8, shuffle=False)))
+    first = next(iter(pipelines.image_batches(images, 8, shuffle=False)))
     np.testing.assert_array_equal(first, images[:8])
 
 
 def test_image_batches_do_not_run_the_gather_on_an_autotuned_thread_pool() -> None:
     """With tf.data's default parallel map on an autotuned pool, tearing a fit's iterator down
     waited 6-30 s per training run on 2 cores; the pipeline opts out of both."""
-    options = training.image_batches(_images(), 8).options()
+    options = pipelines.image_batches(_images(), 8).options()
     assert options.experimental_optimization.map_parallelization is False
     assert options.autotune.enabled is False
 
@@ -48,7 +48,18 @@ def test_image_batches_do_not_run_the_gather_on_an_autotuned_thread_pool() -> No
 @pytest.mark.parametrize("batch_size", [0, 65])
 def test_image_batches_reject_bad_batch_sizes(batch_size: int) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        training.image_batches(_images(), batch_size)
+        pipelines.image_batches(_images(), batch_size)
+
+
+def test_image_batches_reject_images_that_would_poison_training() -> None:
+    """NaN pixels would turn every loss into NaN; 0-255 pixels break binarization silently."""
+    images = _images()
+    images[3, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        pipelines.image_batches(images, 8)
+    with pytest.raises(ValueError, match="divide 0-255"):
+        pipelines.image_batches(255 * _images(), 8, binarize=True)
+    pipelines.image_batches(255 * _images(), 8)  # grey levels on any scale are the caller's call
 
 
 def _candidates(image: np.ndarray, max_shift: int) -> list[np.ndarray]:
@@ -67,7 +78,7 @@ def _candidates(image: np.ndarray, max_shift: int) -> list[np.ndarray]:
 @pytest.mark.parametrize("shape", [(40, 6, 7), (40, 6, 7, 3)])
 def test_flip_and_shift_matches_a_numpy_oracle(shape: tuple[int, ...]) -> None:
     images = np.random.default_rng(1).random(shape).astype(np.float32)
-    out = training.flip_and_shift(images, [3, 4], flip=True, max_shift=2).numpy()
+    out = pipelines.flip_and_shift(images, [3, 4], flip=True, max_shift=2).numpy()
     assert out.shape == images.shape
     chosen = []
     for image, result in zip(images, out, strict=True):
@@ -77,18 +88,18 @@ def test_flip_and_shift_matches_a_numpy_oracle(shape: tuple[int, ...]) -> None:
     # Per-image draws: several different transforms in one batch, mirrored and not.
     assert len(set(chosen)) > 10
     assert min(chosen) < 25 <= max(chosen)
-    again = training.flip_and_shift(images, [3, 4], flip=True, max_shift=2).numpy()
+    again = pipelines.flip_and_shift(images, [3, 4], flip=True, max_shift=2).numpy()
     np.testing.assert_array_equal(out, again)  # stateless: same seed, same draw
-    other = training.flip_and_shift(images, [3, 5], flip=True, max_shift=2).numpy()
+    other = pipelines.flip_and_shift(images, [3, 5], flip=True, max_shift=2).numpy()
     assert not np.array_equal(out, other)
 
 
 def test_flip_and_shift_off_is_identity_and_flip_only_mirrors() -> None:
     images = _images(32)
     np.testing.assert_array_equal(
-        training.flip_and_shift(images, [0, 1], flip=False, max_shift=0), images
+        pipelines.flip_and_shift(images, [0, 1], flip=False, max_shift=0), images
     )
-    mirrored = training.flip_and_shift(images, [0, 1], flip=True, max_shift=0).numpy()
+    mirrored = pipelines.flip_and_shift(images, [0, 1], flip=True, max_shift=0).numpy()
     same = [np.array_equal(a, b) for a, b in zip(mirrored, images, strict=True)]
     flipped = [np.array_equal(a, b[:, ::-1]) for a, b in zip(mirrored, images, strict=True)]
     assert all(s or f for s, f in zip(same, flipped, strict=True))
@@ -97,7 +108,7 @@ def test_flip_and_shift_off_is_identity_and_flip_only_mirrors() -> None:
 
 def test_image_batches_augment_afresh_every_epoch() -> None:
     images = _images(64)
-    dataset = training.image_batches(images, 16, shuffle=False, flip=True, max_shift=1)
+    dataset = pipelines.image_batches(images, 16, shuffle=False, flip=True, max_shift=1)
     first, second = np.concatenate(list(dataset)), np.concatenate(list(dataset))
     assert first.shape == images.shape
     assert not np.array_equal(first, second)
@@ -108,7 +119,7 @@ def test_image_batches_augment_afresh_every_epoch() -> None:
 @pytest.mark.parametrize("max_shift", [-1, 4, 1.5])
 def test_augmentation_rejects_bad_shifts(max_shift: object) -> None:
     with pytest.raises(ValueError, match="max_shift"):
-        training.image_batches(_images(), 8, max_shift=max_shift)
+        pipelines.image_batches(_images(), 8, max_shift=max_shift)
 
 
 def _regression(seed: int = 0) -> tuple[keras.Model, object]:
@@ -162,14 +173,14 @@ def test_fit_or_load_trains_then_reuses_the_same_run(tmp_path: Path, clock, capl
     assert [r["probe"] for r in run.records] == [1, 2, 3]
     assert [r["seconds"] for r in run.records] == [1.0, 2.0, 3.0]  # evaluation time excluded
     assert run.records[-1]["train_loss"] < run.records[0]["train_loss"]
-    assert not run.reused and run.run_id == runtime.run_id()
+    assert not run.reused and run.trained_in == runtime.run_id()
     assert json.loads((tmp_path / "reg_log.json").read_text()) == run.records
 
     fresh, _ = _regression(seed=1)
     with caplog.at_level("INFO", logger="vaegan_utils"):
         loaded = training.fit_or_load(fresh, Exploding(), 3, tmp_path, "reg", settings=settings)
     assert loaded.reused and loaded.records == run.records and _weights_equal(model, fresh)
-    assert f"reused the weights trained in run {run.run_id}" in caplog.text
+    assert f"reused the weights trained in run {run.trained_in}" in caplog.text
 
 
 def test_a_changed_setting_trains_afresh_and_says_why(tmp_path: Path, caplog) -> None:
@@ -244,7 +255,6 @@ def test_code_changes_in_a_notebook_class_retrain_but_comments_do_not(
 
 
 def test_code_digest_of_functions_and_modules() -> None:
-    from vaegan_utils import gan
 
     assert training.code_digest(gan.generator_loss) == training.code_digest(gan.generator_loss)
     assert training.code_digest(gan.generator_loss) != training.code_digest(gan.discriminator_loss)
@@ -308,7 +318,7 @@ def test_fit_or_load_resumes_an_interrupted_run(tmp_path: Path, clock) -> None:
     assert count.epochs == [2, 3]  # the first two epochs came from the backup
     assert [r["epoch"] for r in run.records] == [1, 2, 3, 4]
     assert [r["seconds"] for r in run.records] == [1.0, 2.0, 3.0, 4.0]  # the clock goes on
-    assert run.run_id == runtime.run_id()
+    assert run.trained_in == runtime.run_id()
 
     # A backup left by a run with other settings is not resumed.
     with pytest.raises(KeyboardInterrupt):

@@ -7,6 +7,7 @@ Command line (from the repository root)::
                                         # re-execute the notebook from scratch at full settings
     python -m tools.notebooks execute   # re-execute every notebook from scratch at full settings
     python -m tools.notebooks check     # report pairing drift, unclean runs, foreign run ids
+    python -m tools.notebooks lint      # report code-cell lines longer than 88 characters
 
 The ``.py`` file (Jupytext ``py:percent``) is the source of truth; the ``.ipynb`` beside it holds
 the outputs of one full run from scratch (its output directory emptied first, so every model is
@@ -82,6 +83,27 @@ def pairing_problems(py_path: Path) -> list[str]:
         for index, (a, b) in enumerate(zip(source, stored, strict=True))
         if a != b
     ]
+
+
+#: The longest code line a rendered code cell shows without a sideways scroll (~90 characters
+#: at a 1,280-pixel window); ruff formats the chapters' code to it (notebooks/ruff.toml).
+CODE_LINE_LIMIT = 88
+
+
+def long_code_lines(py_path: Path, limit: int = CODE_LINE_LIMIT) -> list[str]:
+    """``"NAME cell N line M: L characters"`` for each code-cell line longer than ``limit``
+    (comments and strings included; Markdown cells are prose and wrap in the book)."""
+    problems = []
+    for index, (kind, source) in enumerate(cell_sources(py_path)):
+        if kind != "code":
+            continue
+        for number, line in enumerate(source.splitlines(), start=1):
+            if len(line) > limit:
+                problems.append(
+                    f"{py_path.name} cell {index} line {number}: {len(line)} characters "
+                    f"(at most {limit})"
+                )
+    return problems
 
 
 def execution_problems(ipynb_path: Path) -> list[str]:
@@ -249,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=("sync", "execute", "check"))
+    parser.add_argument("command", choices=("sync", "execute", "check", "lint"))
     parser.add_argument("names", nargs="*", help="notebook names (e.g. 00_data_tour); default all")
     args = parser.parse_args(argv)
     root = repo_root()
@@ -261,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         paths = [path for path in paths if path.stem in args.names]
     if args.command == "execute":
         return _run(paths, root)
+    if args.command == "lint":
+        long_lines = [problem for path in paths for problem in long_code_lines(path)]
+        print("\n".join(long_lines) or f"every code line within {CODE_LINE_LIMIT} characters")
+        return 1 if long_lines else 0
     if args.command == "sync":
         stale = []
         for path in paths:

@@ -321,6 +321,8 @@ def load_mnist(
     """
     if dtype not in ("float32", "uint8"):
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
     if binarize_mode not in BINARIZE_MODES:
         raise ValueError(f"binarize_mode must be one of {BINARIZE_MODES}, got {binarize_mode!r}")
     if binarize_mode is not None and dtype != "float32":

@@ -1,14 +1,15 @@
-"""DCGAN building blocks for 28x28 (MNIST) and square face images: models and losses.
+"""A DCGAN for 28x28 digits and square faces: its players, losses, train step and sampling.
+
+The players, both losses and the train step (:class:`GAN`) are taught in chapter 03 and
+*generated* from its cells (the region at the end of this module, ``python -m tools.export``):
+edit the chapter, not that region. Written here by hand: :class:`GANBase` (the two players, their
+optimizers, the logged means and the EMA generator), :func:`sample` and :func:`load_generator`.
 
 The architecture follows the book's seed: the discriminator is three convolutions (each followed
 by batch norm and dropout), a dense layer and a dense layer to one logit; the generator maps z
 through a dense layer to a small feature map, batch norm, reshape, a resize to a larger map and
 four transposed convolutions, batch norm after each of the first three, the fourth producing the
-image through a sigmoid. Widths are chosen so that a training step takes tens of milliseconds on
-two CPU cores.
-
-Chapter 03 defines the same players, losses and train step in its own cells, where a reader can
-edit them; ``tests/test_gan.py`` fails if the two copies differ.
+image through a sigmoid.
 """
 
 from __future__ import annotations
@@ -19,72 +20,6 @@ from pathlib import Path
 import keras
 import numpy as np
 from keras import layers, ops
-
-
-def build_generator(
-    latent_dim: int = 64,
-    image_size: int = 28,
-    channels: int = 1,
-    width: int = 32,
-    batch_norm: bool = True,
-    name: str = "generator",
-) -> keras.Model:
-    """z ``(batch, latent_dim)`` -> images ``(batch, size, size)`` (grey) or ``(..., channels)``.
-
-    ``image_size`` must be 4 times a whole number (28: MNIST, 32 or 64: faces).
-    """
-    if latent_dim <= 0 or width <= 0:
-        raise ValueError(f"latent_dim and width must be positive, got {latent_dim}, {width}")
-    if image_size % 4 or image_size < 8:
-        raise ValueError(f"image_size must be a multiple of 4 and >= 8, got {image_size}")
-    quarter = image_size // 4
-
-    def norm(x):
-        return layers.BatchNormalization(momentum=0.9)(x) if batch_norm else x
-
-    z = keras.Input(shape=(latent_dim,))
-    x = layers.Dense(4 * 4 * 2 * width)(z)
-    x = layers.LeakyReLU(0.2)(norm(x))
-    x = layers.Reshape((4, 4, 2 * width))(x)  # (b, 4, 4, 2w)
-    x = layers.Resizing(quarter, quarter, interpolation="bilinear")(x)  # -> (b, size/4, size/4, 2w)
-    x = layers.Conv2DTranspose(2 * width, 3, padding="same")(x)  # same size
-    x = layers.LeakyReLU(0.2)(norm(x))
-    x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same")(x)  # -> size/2
-    x = layers.LeakyReLU(0.2)(norm(x))
-    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)  # -> (b, size, size, w)
-    x = layers.LeakyReLU(0.2)(norm(x))
-    x = layers.Conv2DTranspose(channels, 3, padding="same", activation="sigmoid")(x)
-    if channels == 1:
-        x = layers.Reshape((image_size, image_size))(x)  # (b, size, size, 1) -> (b, size, size)
-    return keras.Model(z, x, name=name)
-
-
-def build_discriminator(
-    image_size: int = 28,
-    channels: int = 1,
-    width: int = 32,
-    batch_norm: bool = True,
-    dropout: float = 0.3,
-    name: str = "discriminator",
-) -> keras.Model:
-    """Images ``(batch, size, size[, channels])`` in [0, 1] -> one logit each, ``(batch, 1)``."""
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    shape = (image_size, image_size) if channels == 1 else (image_size, image_size, channels)
-    images = keras.Input(shape=shape)
-    x = layers.Reshape((image_size, image_size, channels))(images)
-    x = layers.Rescaling(2.0, offset=-1.0)(x)  # [0, 1] -> [-1, 1]
-    for filters, strides in ((width, 2), (2 * width, 2), (2 * width, 1)):  # size -> size/4
-        x = layers.Conv2D(filters, 4 if strides == 2 else 3, strides=strides, padding="same")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.LeakyReLU(0.2)(x)
-        x = layers.Dropout(dropout)(x)
-    x = layers.Flatten()(x)  # (b, size/4 * size/4 * 2w)
-    x = layers.Dense(128)(x)
-    x = layers.LeakyReLU(0.2)(x)
-    logit = layers.Dense(1)(x)
-    return keras.Model(images, logit, name=name)
 
 
 def sample(
@@ -100,32 +35,11 @@ def sample(
     return ops.convert_to_numpy(generator.predict(z, batch_size=batch_size, verbose=0))
 
 
-def discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
-    """−½[log D(x) + log(1 − D(G(z)))], averaged over the batch.
-
-    The two cross-entropies are *averaged* (the seed's convention), so that at D's chance level
-    both players' losses equal log 2 and the balance rule compares like with like. A
-    ``real_label`` below 1 is one-sided label smoothing.
-    """
-    real = real_label * ops.softplus(-real_logits) + (1.0 - real_label) * ops.softplus(real_logits)
-    return 0.5 * (ops.mean(real) + ops.mean(ops.softplus(fake_logits)))
-
-
-def generator_loss(fake_logits, saturating: bool = False):
-    """The generator's loss, averaged over the batch.
-
-    Non-saturating (default): −log D(G(z)), which has strong gradients exactly when D rejects the
-    fakes. Saturating (the minimax original): log(1 − D(G(z))), whose gradient vanishes then.
-    """
-    if saturating:
-        return -ops.mean(ops.softplus(fake_logits))  # log(1 − σ(l)) = −softplus(l)
-    return ops.mean(ops.softplus(-fake_logits))  # −log σ(l) = softplus(−l)
-
-
 class GANBase(keras.Model):
     """The plumbing of a GAN: its two players, its options, an optimizer each, the logged means,
-    and (with ``ema`` above 0) ``sampler``, a copy of G for the moving average of G's weights.
-    :class:`GAN` adds the train step; chapter 03 defines that class in a cell of its own.
+    and ``ema_generator``, the generator to sample from: with ``ema`` above 0 a copy of G whose
+    weights follow an exponential moving average of G's (decay ``ema``), with ``ema`` 0 G
+    itself. :class:`GAN` adds the train step (generated from chapter 03).
     """
 
     def __init__(
@@ -150,10 +64,10 @@ class GANBase(keras.Model):
         self.latent_dim, self.balance, self.ema = latent_dim, balance, ema
         self.saturating, self.real_label = saturating, real_label
         self.summed_d_loss = summed_d_loss
-        self.sampler = generator  # the generator to sample from
+        self.ema_generator = generator  # the generator to sample from
         if ema:
-            self.sampler = keras.models.clone_model(generator)
-            self.sampler.set_weights(generator.get_weights())
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ("d_loss", "g_loss", "d_paused", "g_paused", "g_grad_norm")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -185,73 +99,7 @@ class GANBase(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
 
     def call(self, z, training=False):
-        return self.sampler(z, training=training)
-
-
-class GAN(GANBase):
-    """A generator and a discriminator trained against each other, one compiled step at a time.
-
-    Each step draws z, generates fakes once and computes both losses from that one forward pass.
-    The discriminator's update uses its own gradients; the generator's gradients flow through the
-    discriminator without changing its weights. With ``balance=True`` the seed's balance rule
-    pauses a side: D is not updated when twice its loss is below G's, and G is not updated when
-    twice its loss is below D's (D's loss averaged over its real and fake halves, or summed with
-    ``summed_d_loss=True``, the common TF1 convention). With ``ema`` above 0, ``sampler``'s
-    weights follow an exponential moving average of G's (decay ``ema``).
-
-    Logged per step (averaged over each ``fit`` epoch): both losses, whether each side was paused,
-    and the norm of the generator's gradient.
-    """
-
-    def train_step(self, real):
-        import tensorflow as tf
-
-        if isinstance(real, tuple):  # train_on_batch passes (x, y, sample_weight)
-            real = real[0]
-        z = keras.random.normal((tf.shape(real)[0], self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fake = self.generator(z, training=True)
-            real_logits = self.discriminator(real, training=True)  # (batch, 1)
-            fake_logits = self.discriminator(fake, training=True)  # (batch, 1)
-            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
-            g_loss = generator_loss(fake_logits, self.saturating)
-        d_vars = self.discriminator.trainable_variables
-        g_vars = self.generator.trainable_variables
-        d_grads = d_tape.gradient(d_loss, d_vars)
-        g_grads = g_tape.gradient(g_loss, g_vars)
-
-        # The balance rule: a side sits this step out when twice its loss is below the other's.
-        # (The saturating G loss is negative, so the rule always compares the non-saturating one.)
-        d_level = 2.0 * d_loss if self.summed_d_loss else d_loss
-        g_level = generator_loss(fake_logits, saturating=False)
-        train_d = tf.logical_or(not self.balance, d_level * 2.0 >= g_level)
-        train_g = tf.logical_or(not self.balance, g_level * 2.0 >= d_level)
-
-        def apply(optimizer, grads, variables):
-            def update():
-                optimizer.apply(grads, variables)
-                return tf.constant(True)
-
-            return update
-
-        tf.cond(train_d, apply(self.d_optimizer, d_grads, d_vars), lambda: tf.constant(False))
-        tf.cond(train_g, apply(self.g_optimizer, g_grads, g_vars), lambda: tf.constant(False))
-        if self.ema:  # sampler <- decay * sampler + (1 - decay) * G, batch-norm statistics too
-            step = ops.cast(self.g_optimizer.iterations, "float32")
-            decay = ops.minimum(self.ema, (1.0 + step) / (10.0 + step))  # short memory at first
-            for average, weight in zip(self.sampler.weights, self.generator.weights, strict=True):
-                average.assign(decay * average + (1.0 - decay) * weight)
-
-        values = {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_paused": 1.0 - ops.cast(train_d, "float32"),
-            "g_paused": 1.0 - ops.cast(train_g, "float32"),
-            "g_grad_norm": ops.sqrt(sum(ops.sum(ops.square(g)) for g in g_grads)),
-        }
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.ema_generator(z, training=training)
 
 
 def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
@@ -284,4 +132,199 @@ def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
     discriminator = build_discriminator(size, channels, settings["d_width"], batch_norm)
     model = GAN(generator, discriminator, settings["latent_dim"], ema=settings.get("ema", 0.0))
     model.load_weights(weights)
-    return model.sampler
+    return model.ema_generator
+
+
+# ---- Generated from notebooks/03_gan_mnist.py: edit the chapter, not this code. ----
+# fmt: off
+
+
+def build_discriminator(
+    image_size: int = 28,
+    channels: int = 1,
+    width: int = 32,
+    batch_norm: bool = True,
+    dropout: float = 0.3,
+    name: str = "discriminator",
+) -> keras.Model:
+    """Images ``(batch, size, size[, channels])`` in [0, 1] -> logits ``(batch, 1)``."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    shape = (
+        (image_size, image_size)
+        if channels == 1
+        else (image_size, image_size, channels)
+    )
+    images = keras.Input(shape=shape)
+    x = layers.Reshape((image_size, image_size, channels))(images)
+    x = layers.Rescaling(2.0, offset=-1.0)(x)  # [0, 1] -> [-1, 1]
+    # size -> size/4
+    for filters, strides in ((width, 2), (2 * width, 2), (2 * width, 1)):
+        x = layers.Conv2D(
+            filters, 4 if strides == 2 else 3, strides=strides, padding="same"
+        )(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)  # (b, size/4 * size/4 * 2w)
+    x = layers.Dense(128)(x)
+    x = layers.LeakyReLU(0.2)(x)
+    logit = layers.Dense(1)(x)
+    return keras.Model(images, logit, name=name)
+
+
+def build_generator(
+    latent_dim: int = 64,
+    image_size: int = 28,
+    channels: int = 1,
+    width: int = 32,
+    batch_norm: bool = True,
+    name: str = "generator",
+) -> keras.Model:
+    """z ``(batch, latent_dim)`` -> images ``(batch, size, size[, channels])``.
+
+    ``image_size`` must be 4 times a whole number (28: MNIST, 32 or 64: faces).
+    """
+    if latent_dim <= 0 or width <= 0:
+        raise ValueError(
+            f"latent_dim and width must be positive, got {latent_dim}, {width}"
+        )
+    if image_size % 4 or image_size < 8:
+        raise ValueError(
+            f"image_size must be a multiple of 4 and >= 8, got {image_size}"
+        )
+    quarter = image_size // 4
+
+    def norm(x):
+        return layers.BatchNormalization(momentum=0.9)(x) if batch_norm else x
+
+    z = keras.Input(shape=(latent_dim,))
+    x = layers.Dense(4 * 4 * 2 * width)(z)
+    x = layers.LeakyReLU(0.2)(norm(x))
+    x = layers.Reshape((4, 4, 2 * width))(x)  # (b, 4, 4, 2w)
+    # -> (b, size/4, size/4, 2w)
+    x = layers.Resizing(quarter, quarter, interpolation="bilinear")(x)
+    x = layers.Conv2DTranspose(2 * width, 3, padding="same")(x)  # same size
+    x = layers.LeakyReLU(0.2)(norm(x))
+    x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same")(x)  # -> size/2
+    x = layers.LeakyReLU(0.2)(norm(x))
+    # -> (b, size, size, w)
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)
+    x = layers.LeakyReLU(0.2)(norm(x))
+    x = layers.Conv2DTranspose(channels, 3, padding="same", activation="sigmoid")(x)
+    if channels == 1:
+        # (b, size, size, 1) -> (b, size, size)
+        x = layers.Reshape((image_size, image_size))(x)
+    return keras.Model(z, x, name=name)
+
+
+def discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
+    """−½[log D(x) + log(1 − D(G(z)))], averaged over the batch.
+
+    The two cross-entropies are *averaged*, so that at D's chance level both players'
+    losses equal log 2 and the balance rule compares like with like. A ``real_label``
+    below 1 is one-sided label smoothing.
+    """
+    real = real_label * ops.softplus(-real_logits) + (1.0 - real_label) * ops.softplus(
+        real_logits
+    )
+    return 0.5 * (ops.mean(real) + ops.mean(ops.softplus(fake_logits)))
+
+
+def generator_loss(fake_logits, saturating: bool = False):
+    """The generator's loss, averaged over the batch.
+
+    Non-saturating (default): −log D(G(z)), which has strong gradients exactly when D
+    rejects the fakes. Saturating (the minimax original): log(1 − D(G(z))), whose
+    gradient vanishes then.
+    """
+    if saturating:
+        return -ops.mean(ops.softplus(fake_logits))  # log(1 − σ(l)) = −softplus(l)
+    return ops.mean(ops.softplus(-fake_logits))
+
+
+class GAN(GANBase):
+    """A generator and a discriminator trained against each other, one step at a time.
+
+    Each step draws z, generates fakes once and computes both losses from that one
+    forward pass. The discriminator's update uses its own gradients; the generator's
+    gradients flow through the discriminator without changing its weights. With
+    ``balance=True`` the seed's balance rule pauses a side: D is not updated when twice
+    its loss is below G's, and G is not updated when twice its loss is below D's (D's
+    loss averaged over its real and fake halves, or summed with ``summed_d_loss=True``,
+    the common TF1 convention). With ``ema`` above 0, the EMA generator's weights follow
+    an exponential moving average of G's (decay ``ema``).
+
+    Logged per step (averaged over each ``fit`` epoch): both losses, whether each side
+    was paused, and the norm of the generator's gradient.
+    """
+
+    def train_step(self, real):
+        import tensorflow as tf
+
+        if isinstance(real, tuple):  # train_on_batch passes (x, y, sample_weight)
+            real = real[0]
+        z = keras.random.normal(
+            (tf.shape(real)[0], self.latent_dim), seed=self.seed_generator
+        )
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake = self.generator(z, training=True)
+            real_logits = self.discriminator(real, training=True)  # (batch, 1)
+            fake_logits = self.discriminator(fake, training=True)  # (batch, 1)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            g_loss = generator_loss(fake_logits, self.saturating)
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        d_grads = d_tape.gradient(d_loss, d_vars)
+        g_grads = g_tape.gradient(g_loss, g_vars)
+
+        # The balance rule: a side sits this step out when twice its loss is below the
+        # other's. (The saturating G loss is negative, so the rule always compares the
+        # non-saturating one.)
+        d_level = 2.0 * d_loss if self.summed_d_loss else d_loss
+        g_level = generator_loss(fake_logits, saturating=False)
+        train_d = tf.logical_or(not self.balance, d_level * 2.0 >= g_level)
+        train_g = tf.logical_or(not self.balance, g_level * 2.0 >= d_level)
+
+        def apply(optimizer, grads, variables):
+            def update():
+                optimizer.apply(grads, variables)
+                return tf.constant(True)
+
+            return update
+
+        tf.cond(
+            train_d,
+            apply(self.d_optimizer, d_grads, d_vars),
+            lambda: tf.constant(False),
+        )
+        tf.cond(
+            train_g,
+            apply(self.g_optimizer, g_grads, g_vars),
+            lambda: tf.constant(False),
+        )
+        # EMA: decay * average + (1 - decay) * G, batch-norm statistics too
+        if self.ema:
+            step = ops.cast(self.g_optimizer.iterations, "float32")
+            # short memory at first
+            decay = ops.minimum(self.ema, (1.0 + step) / (10.0 + step))
+            for average, weight in zip(
+                self.ema_generator.weights, self.generator.weights, strict=True
+            ):
+                average.assign(decay * average + (1.0 - decay) * weight)
+
+        values = {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_paused": 1.0 - ops.cast(train_d, "float32"),
+            "g_paused": 1.0 - ops.cast(train_g, "float32"),
+            "g_grad_norm": ops.sqrt(sum(ops.sum(ops.square(g)) for g in g_grads)),
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+# fmt: on
+# ---- End of the code generated from notebooks/03_gan_mnist.py. ----

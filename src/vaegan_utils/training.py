@@ -1,5 +1,5 @@
-"""Training plumbing: input pipelines, run fingerprints, an epoch log, fit-or-load with resume,
-and the GAN training harness."""
+"""Training runs: identified by their settings and code, reused, resumed or trained afresh,
+logged epoch by epoch, with a progress bar; the GAN harness on top."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from vaegan_utils.reporting import to_json
+from vaegan_utils.runtime import run_id
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,102 +42,6 @@ def progress_bar(total: int, desc: str, unit: str = "it") -> Any:
             total=total, desc=desc, unit=unit, leave=False, file=sys.stdout, disable=disable
         )
     return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable)
-
-
-def image_batches(
-    images: np.ndarray,
-    batch_size: int,
-    seed: int = 0,
-    binarize: bool = False,
-    shuffle: bool = True,
-    flip: bool = False,
-    max_shift: int = 0,
-):
-    """A ``tf.data`` pipeline of float32 image batches, reshuffled every epoch.
-
-    With ``binarize=True`` each pixel is re-drawn as Bernoulli(intensity) every time a batch is
-    produced: *dynamic* binarization. ``flip`` and ``max_shift`` augment every batch afresh with
-    :func:`flip_and_shift` (for small data sets such as the offline faces).
-    """
-    import tensorflow as tf
-
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if batch_size > len(images):
-        raise ValueError(f"batch_size={batch_size} exceeds the {len(images)} images; lower it")
-    _check_shift(max_shift, images.shape[1:3])
-    # Shuffle and batch indices, then gather whole batches: much cheaper on a CPU than a
-    # per-image pipeline, which competes with training for the same cores.
-    pixels = tf.constant(images.astype(np.float32))
-    dataset = tf.data.Dataset.range(len(images))
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=True).map(lambda idx: tf.gather(pixels, idx))
-    if binarize:
-        # One stateless seed per batch, drawn afresh on every pass over the data: a stateful
-        # random op inside map() would replay the same draws each epoch (static binarization).
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda x, pair: tf.cast(
-                tf.random.stateless_uniform(tf.shape(x), seed=pair) < x, x.dtype
-            )
-        )
-    if flip or max_shift:
-        # Seeds from a different stream than binarization's, so the two draws are independent.
-        seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda x, pair: flip_and_shift(x, pair, flip, max_shift)
-        )
-    # tf.data's default rewrites the map into a parallel map on an autotuned, unbounded thread
-    # pool; tearing its iterator down at the end of fit() then waited 6-30 s on these 2 cores
-    # (measured), once per training run. A gather per batch needs no parallelism.
-    options = tf.data.Options()
-    options.experimental_optimization.map_parallelization = False
-    options.autotune.enabled = False
-    return dataset.prefetch(2).with_options(options)
-
-
-def _check_shift(max_shift: int, image_shape: tuple[int, ...]) -> None:
-    if not isinstance(max_shift, int | np.integer) or max_shift < 0:
-        raise ValueError(f"max_shift must be a whole number of pixels >= 0, got {max_shift!r}")
-    if max_shift >= min(image_shape):
-        raise ValueError(
-            f"max_shift={max_shift} must be smaller than the images' sides {image_shape}; lower it"
-        )
-
-
-def flip_and_shift(images: Any, seed: Any, flip: bool = True, max_shift: int = 2) -> Any:
-    """Randomly mirror (left-right) and shift each image of a batch; a stateless, seeded draw.
-
-    Args:
-        images: ``(batch, h, w)`` or ``(batch, h, w, c)`` tensor.
-        seed: two integers (``tf.random.stateless_*`` style); the same seed gives the same draw.
-        flip: mirror each image with probability 1/2.
-        max_shift: shift each image by up to this many pixels in each direction, independently
-            in rows and columns, filling the border by reflection.
-    """
-    import tensorflow as tf
-
-    images = tf.convert_to_tensor(images)
-    _check_shift(max_shift, tuple(images.shape[1:3]))
-    batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
-    flip_seed, shift_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    if flip:
-        mirrored = tf.random.stateless_uniform([batch], flip_seed) < 0.5
-        mask = tf.reshape(mirrored, [-1] + [1] * (images.shape.rank - 1))
-        images = tf.where(mask, tf.reverse(images, axis=[2]), images)
-    if max_shift:
-        pad = [[0, 0], [max_shift, max_shift], [max_shift, max_shift]]
-        pad += [[0, 0]] * (images.shape.rank - 3)
-        padded = tf.pad(images, pad, mode="REFLECT")  # (b, h + 2s, w + 2s[, c])
-        offsets = tf.random.stateless_uniform(
-            [batch, 2], shift_seed, minval=0, maxval=2 * max_shift + 1, dtype=tf.int32
-        )
-        rows = offsets[:, :1] + tf.range(height)[None, :]  # (b, h): each image's own window
-        cols = offsets[:, 1:] + tf.range(width)[None, :]  # (b, w)
-        images = tf.gather(padded, rows, axis=1, batch_dims=1)  # (b, h, w + 2s[, c])
-        images = tf.gather(images, cols, axis=2, batch_dims=1)  # (b, h, w[, c])
-    return images
 
 
 def _source_tree(source: str) -> str:
@@ -198,24 +105,11 @@ def fingerprint(settings: Mapping[str, Any] | None = None, code: Iterable[Any] =
     ``settings`` holds everything that reaches the model, the data or the training (parameters,
     seed, epochs); ``code`` the functions, classes or modules that build and train the model.
     """
-    normalised = json.loads(json.dumps(dict(settings or {}), sort_keys=True, default=_jsonable))
+    normalised = json.loads(json.dumps(dict(settings or {}), sort_keys=True, default=to_json))
     return {
         "settings": normalised,
         "code": {_code_name(obj): code_digest(obj) for obj in code},
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # NumPy scalars and arrays
-        return value.tolist()
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(
-        f"setting of type {type(value).__name__} cannot identify a run; "
-        "pass numbers, strings, booleans or lists of them"
-    )
 
 
 def describe_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -318,12 +212,13 @@ class EpochLog(keras.callbacks.Callback):
 class Run:
     """A finished training: its epoch log and where its files are.
 
-    ``run_id`` names the session that trained it (:func:`vaegan_utils.runtime.run_id`);
-    ``reused`` is true when the weights were loaded rather than trained in this session.
+    ``trained_in`` is the id of the notebook run (:func:`vaegan_utils.runtime.run_id`) that
+    trained the weights; ``reused`` is true when they were loaded rather than trained in this
+    notebook run.
     """
 
     log: EpochLog
-    run_id: str
+    trained_in: str
     reused: bool
     weights: Path
 
@@ -357,6 +252,88 @@ def _clear(files: dict[str, Path]) -> None:
     shutil.rmtree(files["backup"], ignore_errors=True)
 
 
+def run_decision(
+    files: Mapping[str, Path], wanted: Mapping[str, Any], retrain: bool = False
+) -> tuple[str, str, dict | None]:
+    """What :func:`fit_or_load` does with the files of run ``files`` for fingerprint ``wanted``.
+
+    Returns ``(action, reason, record)``: ``action`` is ``"reuse"`` (finished weights of the
+    same run), ``"resume"`` (an interrupted run's backup of the same run) or ``"fresh"``;
+    ``reason`` says why a fresh run is needed ("" when nothing was there to reuse); ``record`` is
+    the stored run record for reuse and resume, else None.
+    """
+    record = json.loads(files["run"].read_text()) if files["run"].exists() else None
+    reason = ""
+    if retrain:
+        reason = "retrain=True"
+    elif record is None and any(files[key].exists() for key in ("weights", "log", "backup")):
+        reason = "no record of the settings the saved files were trained with"
+    elif record is not None and "trained_in" not in record:
+        reason = "a record written by an older version of this package"
+    elif record is not None:
+        reason = describe_changes(record["fingerprint"], wanted)
+    if reason or record is None:
+        return "fresh", reason, None
+    if record.get("finished") and files["weights"].exists():
+        return "reuse", "", record
+    if files["backup"].exists():
+        return "resume", "", record
+    return "fresh", "", None
+
+
+def load_finished(
+    model: keras.Model,
+    files: Mapping[str, Path],
+    record: Mapping[str, Any],
+    evaluate: Callable[[int], dict[str, float]] | None = None,
+) -> Run:
+    """Load the finished weights (and optimizer state) of the run ``record`` into ``model``."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)  # so that its saved state loads too
+    model.load_weights(files["weights"])
+    return Run(EpochLog(files["log"], evaluate), record["trained_in"], True, files["weights"])
+
+
+def _fit_steps_per_call(model: keras.Model, steps_per_epoch: int | None) -> None:
+    """Keras runs whole calls of ``steps_per_execution`` steps, past an epoch's end if need be:
+    an epoch of 10 steps at 50 per call would train 50. Shrink the call to fit the epoch."""
+    per_call = getattr(model, "steps_per_execution", 1) or 1
+    if steps_per_epoch and steps_per_epoch % per_call:
+        model.steps_per_execution = math.gcd(steps_per_epoch, per_call)
+        model.train_function = None  # rebuilt for the new number of steps per call
+
+
+def train_run(
+    model: keras.Model,
+    dataset: Any,
+    epochs: int,
+    files: Mapping[str, Path],
+    record: dict[str, Any],
+    log: EpochLog,
+    steps_per_epoch: int | None = None,
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+) -> Run:
+    """Fit ``model`` (resuming from ``files["backup"]`` when it exists) and save its weights,
+    marking ``record`` finished in ``files["run"]``."""
+    files["run"].parent.mkdir(parents=True, exist_ok=True)
+    files["run"].write_text(json.dumps(record, indent=1) + "\n")
+    _fit_steps_per_call(model, steps_per_epoch)
+    backup = keras.callbacks.BackupAndRestore(str(files["backup"]))
+    name = files["weights"].name.removesuffix(".weights.h5")
+    model.fit(
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        verbose=0,
+        shuffle=False,  # the input pipeline shuffles
+        callbacks=[backup, log, ProgressBar(epochs, name), *callbacks],
+    )
+    model.save_weights(files["weights"])
+    files["run"].write_text(json.dumps({**record, "finished": True}, indent=1) + "\n")
+    return Run(log, record["trained_in"], False, files["weights"])
+
+
 def fit_or_load(
     model: keras.Model,
     dataset: Any,
@@ -374,7 +351,8 @@ def fit_or_load(
     """Train ``model`` for ``epochs``, or load the finished weights of the *same* run.
 
     A run is identified by :func:`fingerprint` of ``settings`` and ``code`` (plus ``epochs`` and
-    ``steps_per_epoch``), kept beside the weights in ``{name}_run.json``:
+    ``steps_per_epoch``), kept beside the weights in ``{name}_run.json``
+    (:func:`run_decision`):
 
     - same fingerprint, finished weights ``{name}.weights.h5`` present: load them (and the
       optimizer state), no training;
@@ -389,73 +367,43 @@ def fit_or_load(
     ``evaluate_first``, once before training as epoch 0); its values join the epoch's record.
     ``callbacks`` are added to Keras' ``fit``.
     """
-    from vaegan_utils.runtime import run_id as session_run_id
-
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive whole number, got {epochs!r}")
-    directory = Path(directory)
-    files = _run_files(directory, name)
+    files = _run_files(Path(directory), name)
     wanted = fingerprint(
         {**dict(settings or {}), "epochs": epochs, "steps_per_epoch": steps_per_epoch}, code
     )
-    found = json.loads(files["run"].read_text()) if files["run"].exists() else None
-    reason = ""
-    if retrain:
-        reason = "retrain=True"
-    elif found is None and any(files[key].exists() for key in ("weights", "log", "backup")):
-        reason = "no record of the settings the saved files were trained with"
-    elif found is not None:
-        reason = describe_changes(found["fingerprint"], wanted)
-    if reason:
-        logger.info("%s: training afresh (%s)", name, reason)
-        _clear(files)
-        found = None
-
-    if found is not None and found.get("finished") and files["weights"].exists():
-        log = EpochLog(files["log"], evaluate)
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and not optimizer.built:
-            optimizer.build(model.trainable_variables)  # so that its saved state loads too
-        model.load_weights(files["weights"])
+    action, reason, record = run_decision(files, wanted, retrain)
+    if action == "reuse":
+        assert record is not None
         logger.info(
             "%s: reused the weights trained in run %s (same settings and code; "
             "retrain=True trains again)",
             name,
-            found["run_id"],
+            record["trained_in"],
         )
-        return Run(log, found["run_id"], True, files["weights"])
-
-    resuming = found is not None and files["backup"].exists()
-    if not resuming:
+        return load_finished(model, files, record, evaluate)
+    if action == "resume":
+        assert record is not None
+        record = {**record, "finished": False}
+    else:
+        if reason:
+            logger.info("%s: training afresh (%s)", name, reason)
         _clear(files)  # a fresh run: its log and its clock start empty
-    run_id = found["run_id"] if resuming else session_run_id()
-    record = {"run_id": run_id, "finished": False, "fingerprint": wanted}
-    directory.mkdir(parents=True, exist_ok=True)
-    files["run"].write_text(json.dumps(record, indent=1) + "\n")
+        record = {"trained_in": run_id(), "finished": False, "fingerprint": wanted}
     log = EpochLog(files["log"], evaluate, evaluate_first)
-    if resuming:
+    if action == "resume":
         logger.info(
-            "%s: resuming run %s after its epoch %d", name, run_id, log.records[-1]["epoch"]
+            "%s: resuming run %s after its epoch %d",
+            name,
+            record["trained_in"],
+            log.records[-1]["epoch"],
         )
-    per_call = getattr(model, "steps_per_execution", 1) or 1
-    if steps_per_epoch and steps_per_epoch % per_call:
-        # Keras runs whole calls of steps_per_execution steps, past an epoch's end if need be:
-        # an epoch of 10 steps at 50 per call would train 50. Shrink the call to fit the epoch.
-        model.steps_per_execution = math.gcd(steps_per_epoch, per_call)
-        model.train_function = None  # rebuilt for the new number of steps per call
-    backup = keras.callbacks.BackupAndRestore(str(files["backup"]))
-    model.fit(
-        dataset,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        verbose=0,
-        shuffle=False,  # the input pipeline shuffles
-        callbacks=[backup, log, ProgressBar(epochs, name), *callbacks],
+    run = train_run(model, dataset, epochs, files, record, log, steps_per_epoch, callbacks)
+    logger.info(
+        "%s: trained %d epochs in %.0f s (run %s)", name, epochs, log.seconds, run.trained_in
     )
-    model.save_weights(files["weights"])
-    files["run"].write_text(json.dumps({**record, "finished": True}, indent=1) + "\n")
-    logger.info("%s: trained %d epochs in %.0f s (run %s)", name, epochs, log.seconds, run_id)
-    return Run(log, run_id, False, files["weights"])
+    return run
 
 
 def fit_gan(
@@ -504,8 +452,12 @@ def fit_gan(
         evaluate_first=True,
     )
     if not run.reused:
-        logger.info("%s: %.0f ms a step (%d steps, evaluations excluded)",
-                    name, 1000 * run.seconds / steps, steps)  # fmt: skip
+        logger.info(
+            "%s: %.0f ms a step (%d steps, evaluations excluded)",
+            name,
+            1000 * run.seconds / steps,
+            steps,
+        )
     return run
 
 

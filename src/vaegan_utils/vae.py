@@ -1,4 +1,10 @@
-"""VAE building blocks: the loss terms with explicit reductions, sampling, models, estimators.
+"""A VAE on MNIST: its loss terms, its model and train step, and estimators of its quality.
+
+The sampling layer, the encoder and decoder, the model with its train step (:class:`VAE`) and
+:func:`train_vae` are taught in chapter 02 and *generated* from its cells (the region at the
+end of this module, ``python -m tools.export``): edit the chapter, not that region. Written here
+by hand: the loss terms the train step uses and the estimators (ELBO terms, importance-weighted
+bounds, active units).
 
 Conventions, used everywhere in the book:
 
@@ -13,7 +19,10 @@ import math
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers, ops
+
+from vaegan_utils import pipelines, training
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -46,56 +55,6 @@ def log_mean_exp(log_w, axis: int = 0):
     """log((1/k) Σ_k exp(log_w)) along ``axis``, computed stably: the importance-weighted bound."""
     k = ops.shape(log_w)[axis]
     return ops.logsumexp(log_w, axis=axis) - ops.log(ops.cast(k, log_w.dtype))
-
-
-@keras.saving.register_keras_serializable(package="vaegan_utils")
-class Sampling(layers.Layer):
-    """The reparameterisation trick: z = mean + exp(log_var / 2) · ε, ε ~ N(0, I)."""
-
-    def __init__(self, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, mean, log_var):
-        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
-        return mean + ops.exp(0.5 * log_var) * epsilon
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "seed": self.seed}
-
-
-def build_encoder(
-    latent_dim: int, hidden: tuple[int, ...] = (512, 256), name: str = "encoder"
-) -> keras.Model:
-    """MLP encoder: ``(batch, 28, 28)`` images -> ``(mean, log_var)``, each ``(batch, d)``."""
-    _check_latent_dim(latent_dim)
-    images = keras.Input(shape=(28, 28))
-    h = layers.Flatten()(images)  # (batch, 28, 28) -> (batch, 784)
-    for units in hidden:
-        h = layers.Dense(units, activation="relu")(h)
-    mean = layers.Dense(latent_dim, name="mean")(h)
-    log_var = layers.Dense(latent_dim, name="log_var")(h)
-    return keras.Model(images, [mean, log_var], name=name)
-
-
-def build_decoder(
-    latent_dim: int, hidden: tuple[int, ...] = (256, 512), name: str = "decoder"
-) -> keras.Model:
-    """MLP decoder: ``(batch, latent_dim)`` codes -> ``(batch, 28, 28)`` Bernoulli logits."""
-    _check_latent_dim(latent_dim)
-    z = keras.Input(shape=(latent_dim,))
-    h = z
-    for units in hidden:
-        h = layers.Dense(units, activation="relu")(h)
-    logits = layers.Dense(28 * 28)(h)
-    logits = layers.Reshape((28, 28))(logits)  # (batch, 784) -> (batch, 28, 28)
-    return keras.Model(z, logits, name=name)
-
-
-def _check_latent_dim(latent_dim: int) -> None:
-    if not isinstance(latent_dim, int) or latent_dim <= 0:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
 
 
 def _batches(x: np.ndarray, batch_size: int):
@@ -203,6 +162,42 @@ def iwae_nll(
     return -grouped_log_mean_exp(log_w, k)[0]
 
 
+def two_draw_variance(first: np.ndarray, second: np.ndarray) -> float:
+    """The per-image variance of a Monte Carlo estimate from two independent draws of it on the
+    same images, ``(n,)`` each: E[(a − b)²] / 2."""
+    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if first.shape != second.shape or first.ndim != 1 or len(first) < 2:
+        raise ValueError(
+            f"first and second must be two draws on the same images, (n,) with n >= 2; "
+            f"got {first.shape} and {second.shape}"
+        )
+    return float(np.mean((first - second) ** 2) / 2)
+
+
+def nll_from_gain(
+    neg_elbo: float, n_images: int, gain: np.ndarray, elbo_variance: float
+) -> tuple[float, float]:
+    """−log p(x) of a data set from its one-sample −ELBO and the importance-weighted gain.
+
+    ``neg_elbo`` is the mean one-sample −ELBO over all ``n_images``; ``gain`` holds
+    ``L_k − L_1`` of a random subset of them, ``(m,)``, the costly part; ``elbo_variance`` is the
+    per-image Monte Carlo variance of the one-sample ELBO (:func:`two_draw_variance`). Returns
+    ``(neg_elbo − mean gain, standard error)``: the error adds, as independent terms, the
+    subset's sampling spread of the gain (ddof = 1) and the ELBO's Monte Carlo noise.
+    """
+    gain = np.asarray(gain, dtype=float)
+    if gain.ndim != 1 or len(gain) < 2:
+        raise ValueError(f"gain must be (m,) with m >= 2 images, got shape {gain.shape}")
+    if n_images < len(gain) or elbo_variance < 0:
+        raise ValueError(
+            f"n_images ({n_images}) must be at least the subset's {len(gain)} images and "
+            f"elbo_variance ({elbo_variance}) non-negative"
+        )
+    estimate = float(neg_elbo - gain.mean())
+    stderr = float(np.sqrt(gain.var(ddof=1) / len(gain) + elbo_variance / n_images))
+    return estimate, stderr
+
+
 def active_units(
     encoder: keras.Model, x: np.ndarray, threshold: float = 0.01, batch_size: int = 1000
 ) -> int:
@@ -214,3 +209,158 @@ def active_units(
         ]
     )
     return int(np.sum(means.var(axis=0) > threshold))
+
+
+# ---- Generated from notebooks/02_vae_mnist.py: edit the chapter, not this code. ----
+# fmt: off
+
+
+class Sampling(layers.Layer):
+    """The reparameterisation trick: z = mean + exp(log_var / 2) · ε, ε ~ N(0, I)."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, mean, log_var):
+        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * epsilon  # (batch, d)
+
+
+def build_encoder(latent_dim, hidden=(512, 256), name="encoder"):
+    """Images ``(batch, 28, 28)`` -> ``(mean, log_var)``, each ``(batch, d)``."""
+    if not isinstance(latent_dim, int) or latent_dim <= 0:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    images = keras.Input(shape=(28, 28))
+    h = layers.Flatten()(images)  # (batch, 28, 28) -> (batch, 784)
+    for units in hidden:
+        h = layers.Dense(units, activation="relu")(h)
+    mean = layers.Dense(latent_dim, name="mean")(h)  # (batch, d)
+    log_var = layers.Dense(latent_dim, name="log_var")(h)  # (batch, d)
+    return keras.Model(images, [mean, log_var], name=name)
+
+
+def build_decoder(latent_dim, hidden=(256, 512), name="decoder"):
+    """MLP decoder: codes ``(batch, latent_dim)`` -> logits ``(batch, 28, 28)``."""
+    if not isinstance(latent_dim, int) or latent_dim <= 0:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    z = keras.Input(shape=(latent_dim,))
+    h = z
+    for units in hidden:
+        h = layers.Dense(units, activation="relu")(h)
+    logits = layers.Dense(28 * 28)(h)  # (batch, 784)
+    logits = layers.Reshape((28, 28))(logits)  # -> (batch, 28, 28)
+    return keras.Model(z, logits, name=name)
+
+
+class VAE(keras.Model):
+    """Encoder -> (mean, log-variance) -> sampled z -> decoder logits, trained on -ELBO.
+
+    During an optional warm-up of ``warmup_steps`` steps the KL term's weight rises
+    from 0 to 1; the logged ``loss`` is always the full -ELBO.
+    """
+
+    def __init__(self, latent_dim, hidden, warmup_steps=0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.warmup_steps = warmup_steps
+        self.encoder = build_encoder(latent_dim, hidden)
+        self.decoder = build_decoder(latent_dim, hidden[::-1])
+        self.sampling = Sampling(seed=seed)
+        names = ("loss", "reconstruction", "kl")
+        self.trackers = [keras.metrics.Mean(name) for name in names]
+
+    @property
+    def metrics(self):
+        return self.trackers
+
+    def call(self, x, training=False):
+        mean, log_var = self.encoder(x, training=training)  # (batch, d) each
+        z = self.sampling(mean, log_var)  # (batch, d)
+        logits = self.decoder(z, training=training)  # (batch, 28, 28)
+        return logits, mean, log_var
+
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            logits, mean, log_var = self(x, training=True)
+            # Each term sums over pixels (latent dims) and is averaged over the batch.
+            reconstruction = ops.mean(bernoulli_nll(x, logits))
+            kl = ops.mean(gaussian_kl(mean, log_var))
+            loss = reconstruction + kl  # -ELBO in nats per image
+            step = ops.cast(self.optimizer.iterations + 1, "float32")
+            kl_weight = ops.minimum(
+                1.0, step / max(self.warmup_steps, 1)
+            )  # 1: no warm-up
+            objective = reconstruction + kl_weight * kl  # the -ELBO after the warm-up
+        gradients = tape.gradient(objective, self.trainable_weights)
+        pairs = zip(gradients, self.trainable_weights, strict=True)
+        self.optimizer.apply_gradients(pairs)
+        for tracker, value in zip(
+            self.trackers, (loss, reconstruction, kl), strict=True
+        ):
+            tracker.update_state(value)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+
+def train_vae(
+    name,
+    x_train,
+    x_val,
+    latent_dim,
+    hidden,
+    epochs,
+    output_dir,
+    batch_size=100,
+    learning_rate=2e-3,
+    seed=0,
+    binarize=False,
+    warmup_epochs=0,
+    retrain=False,
+):
+    """Train one VAE on ``x_train`` (or reuse the same finished run in ``output_dir``),
+    logging the -ELBO on up to 5,000 images of ``x_val`` every epoch: (model, run).
+
+    With ``binarize`` the training images are binarized afresh on every pass; pass
+    ``x_val`` binarized once. The KL weight warms up over ``warmup_epochs`` epochs.
+    """
+    steps = epochs * (len(x_train) // batch_size)
+    model = VAE(latent_dim, hidden, warmup_epochs * steps // epochs, seed, name=name)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), steps_per_execution=50)
+    model(x_val[:1])  # build the weights
+    batches = pipelines.image_batches(x_train, batch_size, seed=seed, binarize=binarize)
+    x_eval = x_val[:5000]
+
+    def evaluate(epoch):  # -ELBO with z sampled, on (up to) 5,000 validation images
+        terms = elbo_terms(model.encoder, model.decoder, x_eval, seed=seed)
+        return {f"val_{key}": value for key, value in terms.items()}
+
+    settings = {  # everything that shapes the run: a change retrains
+        "latent_dim": latent_dim,
+        "hidden": hidden,
+        "epochs": epochs,
+        "binarize": binarize,
+        "warmup_epochs": warmup_epochs,
+        "n_train": len(x_train),
+        "n_val": len(x_val),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+    }
+    code = [Sampling, build_encoder, build_decoder, VAE, train_vae]
+    code += [bernoulli_nll, gaussian_kl, elbo_terms]
+    run = training.fit_or_load(
+        model,
+        batches,
+        epochs,
+        output_dir,
+        name,
+        evaluate,
+        settings=settings,
+        code=code,
+        retrain=retrain,
+    )
+    return model, run
+
+
+# fmt: on
+# ---- End of the code generated from notebooks/02_vae_mnist.py. ----

@@ -1,0 +1,50 @@
+"""Intervals over seeds: a paired t-interval and the verdict word it supports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean over seeds with its two-sided t-interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int  # seeds (pairs) it rests on
+
+    def word(self, above: str = "higher", below: str = "lower") -> str:
+        """``above`` when the whole interval lies above 0, ``below`` when below, otherwise
+        "no measurable difference" (for a Fréchet distance: ``above="worse", below="better"``)."""
+        if self.low > 0:
+            return above
+        if self.high < 0:
+            return below
+        return "no measurable difference"
+
+    def __format__(self, spec: str) -> str:
+        """``f"{interval:+.2f}"`` -> ``"+1.23 (-0.40 to +2.86)"``."""
+        return f"{self.mean:{spec}} ({self.low:{spec}} to {self.high:{spec}})"
+
+
+def paired_interval(after, before=None, level: float = 0.95) -> Interval:
+    """Mean of ``after - before`` (paired by seed; ``before`` omitted: of ``after`` itself) and
+    its t-interval at ``level``, from the sample standard deviation (ddof = 1)."""
+    from scipy import stats
+
+    values = np.asarray(after, dtype=float)
+    if before is not None:
+        before = np.asarray(before, dtype=float)
+        if before.shape != values.shape:
+            raise ValueError(f"after and before must pair up, got {values.shape}, {before.shape}")
+        values = values - before
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"need a 1-D array of at least 2 seeds, got shape {values.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    mean = float(values.mean())
+    return Interval(mean, mean - half, mean + half, len(values))

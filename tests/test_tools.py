@@ -1,0 +1,75 @@
+"""The maintainer tooling around the tests: the Chromium guard of `make test`, the pre-commit
+hooks and the chapters' line-length check."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tools import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _guard(tmp_path: Path, uid: str, **env: str) -> subprocess.CompletedProcess:
+    """Run tools/chromium.sh with a PATH that has no chromium and an ``id`` that says ``uid``
+    (and no apt-get): the situation of a fresh machine without root."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "id").write_text(f"#!/bin/sh\necho {uid}\n")
+    (bin_dir / "id").chmod(0o755)
+    return subprocess.run(
+        [shutil.which("bash"), str(ROOT / "tools" / "chromium.sh")],
+        env={"PATH": str(bin_dir), **env},  # only the fake id: no chromium, no apt-get
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_make_test_stops_at_once_without_chromium_or_a_way_to_install_it(tmp_path) -> None:
+    done = _guard(tmp_path, uid="1000")
+    assert done.returncode == 1
+    assert "apt-get install chromium" in done.stderr and "not browser" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1  # one line, the instruction
+
+
+def test_the_chromium_guard_accepts_a_given_browser(tmp_path) -> None:
+    """Control: with $CHROMIUM set, nothing is installed and nothing stops."""
+    done = _guard(tmp_path, uid="1000", CHROMIUM="/opt/chrome/chrome")
+    assert done.returncode == 0 and done.stderr == ""
+
+
+def test_pre_commit_hooks_run_the_projects_own_checks() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
+    assert all(repo["repo"] == "local" for repo in config["repos"])  # nothing to download
+    entries = [hook["entry"] for hook in hooks]
+    for module in ("tools.export --check", "tools.notebooks lint", "tools.notebooks check"):
+        assert any(entry.endswith(f"-m {module}") for entry in entries), module
+        importlib.import_module(module.split()[0])
+    assert any("ruff check" in entry for entry in entries)
+    assert any("ruff format --check" in entry for entry in entries)
+
+
+def test_chapter_code_lines_fit_a_rendered_code_cell() -> None:
+    problems = [
+        p for path in notebooks.toc_notebooks(ROOT) for p in notebooks.long_code_lines(path)
+    ]
+    assert problems == []
+
+
+def test_the_line_check_sees_code_but_not_prose(tmp_path) -> None:
+    """Control: a long line in a code cell (a comment too) is reported; a long prose line is not."""
+    long = "x" * 90
+    path = tmp_path / "nb.py"
+    path.write_text(f"# %% [markdown]\n# {long}\n\n# %%\ny = 1  # {long}\n")
+    assert notebooks.long_code_lines(path) == [
+        f"nb.py cell 1 line 1: {len(long) + 9} characters (at most 88)"
+    ]
+    path.write_text(f"# %% [markdown]\n# {long}\n\n# %%\ny = 1\n")
+    assert notebooks.long_code_lines(path) == []
