@@ -33,7 +33,8 @@ import subprocess
 import sys
 
 PACKAGE = "vaegan-utils[faces] @ git+https://github.com/vaegan-book/vaegan-book"
-if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+# Colab only: install the book's package, keep Colab's TF
+if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
@@ -46,13 +47,13 @@ face_source = "auto"  # "auto", "cache", "online" or "offline"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-
-from vaegan_utils import data, plotting, runtime
+from vaegan_utils import data, plotting, reporting, runtime
 
 runtime.configure_logging()
 runtime.set_seed(seed)
 out = runtime.output_dir(output_dir)
-results = runtime.Results(out / "metrics.json", quick=quick)  # metrics.json and the glued values
+# metrics.json and the glued values
+results = reporting.Results(out / "metrics.json", quick=quick)
 print(runtime.run_card(seed=seed, quick=quick))
 
 # %% [markdown]
@@ -100,7 +101,9 @@ plt.show()
 # Ten training examples of each digit, one row per class:
 
 # %%
-plotting.show_grid(plotting.examples_per_class(mnist.x_train, mnist.y_train, 10), 10, 10)
+plotting.show_grid(
+    plotting.examples_per_class(mnist.x_train, mnist.y_train, 10), 10, 10
+)
 plt.show()
 
 # %% [markdown]
@@ -114,8 +117,11 @@ plt.show()
 
 # %%
 digit = mnist.x_train[0]
-draws = data.binarize(np.repeat(digit[None], 3, axis=0), seed=seed)  # (3, 28, 28) in {0, 1}
-plotting.show_grid(np.concatenate([digit[None], draws]), 1, 4, title="grey level, then 3 draws")
+# (3, 28, 28) in {0, 1}
+draws = data.binarize(np.repeat(digit[None], 3, axis=0), seed=seed)
+plotting.show_grid(
+    np.concatenate([digit[None], draws]), 1, 4, title="grey level, then 3 draws"
+)
 plt.show()
 
 # %% tags=["nbval-check-output"]

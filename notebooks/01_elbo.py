@@ -30,7 +30,8 @@ import subprocess
 import sys
 
 PACKAGE = "vaegan-utils @ git+https://github.com/vaegan-book/vaegan-book"
-if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+# Colab only: install the book's package, keep Colab's TF
+if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
@@ -43,16 +44,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import ops
 from scipy import stats
-
-from vaegan_utils import runtime, toy, vae
+from vaegan_utils import reporting, runtime, show, toy, vae
 
 runtime.configure_logging()
 runtime.set_seed(seed)
 out = runtime.output_dir(output_dir)
-results = runtime.Results(out / "metrics.json", quick=quick)  # metrics.json and the glued values
+# metrics.json and the glued values
+results = reporting.Results(out / "metrics.json", quick=quick)
 n_mc = 20_000 if quick else 200_000  # Monte Carlo samples for the KL check
 max_k = 256 if quick else 4096  # largest number of importance samples
-samples_per_k = 2**13 if quick else 2**17  # importance samples spent on each L_k (in groups of k)
+# importance samples spent on each L_k (in groups of k)
+samples_per_k = 2**13 if quick else 2**17
 print(runtime.run_card(seed=seed, quick=quick))
 
 # %% [markdown]
@@ -134,7 +136,7 @@ print(runtime.run_card(seed=seed, quick=quick))
 # image:
 
 # %%
-runtime.show_source(vae.gaussian_kl)
+show.source(vae.gaussian_kl)
 
 # %% [markdown]
 # ## The reparameterisation trick
@@ -184,7 +186,9 @@ for _ in range(n_random_q):
     elbo = model.elbo(x, mean, cov)
     kl_to_posterior = toy.gaussian_kl_full(mean, cov, post_mean, post_cov)
     violations += int(np.sum(elbo > log_px))
-    identity_error = max(identity_error, float(np.max(np.abs(log_px - elbo - kl_to_posterior))))
+    identity_error = max(
+        identity_error, float(np.max(np.abs(log_px - elbo - kl_to_posterior)))
+    )
 tight_gap = float(np.max(np.abs(log_px - model.elbo(x, post_mean, post_cov))))
 assert violations == 0 and identity_error < 1e-9 and tight_gap < 1e-9  # round-off only
 print(f"ELBO > log p(x) in {violations} of {n_random_q * len(x):,} cases")
@@ -214,7 +218,8 @@ log_var = rng.normal(scale=0.5, size=(1, 5))
 kl_exact = float(ops.convert_to_numpy(vae.gaussian_kl(mu, log_var))[0])
 z = mu + np.exp(0.5 * log_var) * rng.standard_normal((n_mc, 5))  # (n_mc, 5)
 log_ratio = ops.convert_to_numpy(
-    vae.diag_gaussian_log_prob(z, mu, log_var) - vae.diag_gaussian_log_prob(z, 0.0, 0.0 * z)
+    vae.diag_gaussian_log_prob(z, mu, log_var)
+    - vae.diag_gaussian_log_prob(z, 0.0, 0.0 * z)
 )
 sizes = np.unique(np.geomspace(10, n_mc, 30).astype(int))
 running = np.cumsum(log_ratio) / np.arange(1, n_mc + 1)
@@ -223,7 +228,12 @@ kl_mc_stderr = float(log_ratio.std(ddof=1) / np.sqrt(n_mc))
 kl_z = (kl_mc - kl_exact) / kl_mc_stderr  # the discrepancy in standard errors
 
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.loglog(sizes, np.abs(running[sizes - 1] - kl_exact), ".", label="|Monte Carlo − closed form|")
+ax.loglog(
+    sizes,
+    np.abs(running[sizes - 1] - kl_exact),
+    ".",
+    label="|Monte Carlo − closed form|",
+)
 ax.loglog(
     sizes,
     log_ratio.std(ddof=1) / np.sqrt(sizes),
@@ -279,16 +289,23 @@ assert abs(kl_z) < 4, "closed form and Monte Carlo disagree"
 # mean-field $q$ sits inside the posterior, as the ellipses show for the first observation:
 
 # %%
-mf_var = 1.0 / np.diag(np.linalg.inv(post_cov))  # mean-field variances: 1 / diagonal of precision
+# mean-field variances: 1 / diagonal of precision
+mf_var = 1.0 / np.diag(np.linalg.inv(post_cov))
 mf_log_var = np.broadcast_to(np.log(mf_var), post_mean.shape)  # (100, 2)
 variance_share = mf_var / np.diag(post_cov)  # (2,): below 1 = too narrow
 angles = np.linspace(0, 2 * np.pi, 200)
 circle = np.stack([np.cos(angles), np.sin(angles)])  # (2, 200)
 fig, ax = plt.subplots(figsize=(4, 4))
 for cov, label in ((post_cov, "posterior"), (np.diag(mf_var), "best mean-field q")):
-    ellipse = post_mean[0][:, None] + 2 * np.linalg.cholesky(cov) @ circle  # 2-sd contour
+    # 2-sd contour
+    ellipse = post_mean[0][:, None] + 2 * np.linalg.cholesky(cov) @ circle
     ax.plot(*ellipse, label=label)
-ax.set(xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title="2-standard-deviation contours")
+ax.set(
+    xlabel="$z_1$",
+    ylabel="$z_2$",
+    aspect="equal",
+    title="2-standard-deviation contours",
+)
 ax.legend(fontsize="small")
 plt.show()
 print("mean-field variance / posterior variance:", np.round(variance_share, 3))
@@ -309,7 +326,9 @@ def toy_log_weights(n, rng, chunk=8192):
         z = post_mean + np.sqrt(mf_var) * rng.standard_normal(
             (min(chunk, n - start), *post_mean.shape)
         )
-        log_q = ops.convert_to_numpy(vae.diag_gaussian_log_prob(z, post_mean, mf_log_var))
+        log_q = ops.convert_to_numpy(
+            vae.diag_gaussian_log_prob(z, post_mean, mf_log_var)
+        )
         parts.append(model.log_joint(x, z) - log_q)  # (chunk, 100)
     return np.concatenate(parts)
 
@@ -317,7 +336,9 @@ def toy_log_weights(n, rng, chunk=8192):
 ks = 2 ** np.arange(0, int(np.log2(max_k)) + 1)
 iwae_bounds, iwae_stderr = [], []
 for k in ks:  # independent samples for every k
-    per_group = vae.grouped_log_mean_exp(toy_log_weights(samples_per_k, rng), k).mean(axis=1)
+    per_group = vae.grouped_log_mean_exp(toy_log_weights(samples_per_k, rng), k).mean(
+        axis=1
+    )
     iwae_bounds.append(per_group.mean())
     iwae_stderr.append(per_group.std(ddof=1) / np.sqrt(len(per_group)))
 iwae_bounds, iwae_stderr = np.array(iwae_bounds), np.array(iwae_stderr)
@@ -325,23 +346,38 @@ elbo_mf = model.elbo(x, post_mean, np.diag(mf_var)).mean()
 
 # %%
 fig, (ax, gap_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
-ax.errorbar(ks, iwae_bounds, yerr=2 * iwae_stderr, fmt="o-", capsize=3,
-            label=r"$\mathcal{L}_k$ ± 2 standard errors")  # fmt: skip
+ax.errorbar(
+    ks,
+    iwae_bounds,
+    yerr=2 * iwae_stderr,
+    fmt="o-",
+    capsize=3,
+    label=r"$\mathcal{L}_k$ ± 2 standard errors",
+)
 ax.axhline(log_px.mean(), color="black", linestyle="--", label=r"exact $\log p(x)$")
 ax.axhline(elbo_mf, color="tab:red", linestyle=":", label="ELBO, closed form")
 ax.set(xscale="log", xlabel="importance samples k", ylabel="nats (mean over 100 x)")
 ax.legend(fontsize="small")
-gap_ax.errorbar(ks, log_px.mean() - iwae_bounds, yerr=2 * iwae_stderr, fmt="o-", capsize=3)
+gap_ax.errorbar(
+    ks, log_px.mean() - iwae_bounds, yerr=2 * iwae_stderr, fmt="o-", capsize=3
+)
 gap_ax.axhline(0, color="black", linewidth=0.8)
-gap_ax.set(xscale="log", xlabel="importance samples k", ylabel="nats",
-           title=r"gap $\log p(x) - \mathcal{L}_k$")  # fmt: skip
+gap_ax.set(
+    xscale="log",
+    xlabel="importance samples k",
+    ylabel="nats",
+    title=r"gap $\log p(x) - \mathcal{L}_k$",
+)
 fig.tight_layout()
 plt.show()
 
 # %% tags=["nbval-check-output"]
-above = iwae_bounds - log_px.mean() > 3 * iwae_stderr  # above log p(x) beyond 3 standard errors
+# above log p(x) beyond 3 standard errors
+above = iwae_bounds - log_px.mean() > 3 * iwae_stderr
 falls = np.diff(iwae_bounds) < -3 * np.hypot(iwae_stderr[1:], iwae_stderr[:-1])
-assert not above.any() and not falls.any(), "the L_k curve is not a bound that rises with k"
+assert not above.any() and not falls.any(), (
+    "the L_k curve is not a bound that rises with k"
+)
 assert abs(iwae_bounds[0] - elbo_mf) < 3 * iwae_stderr[0]  # L_1 is the ELBO
 print(f"exact log p(x): {log_px.mean():.3f}")
 print(f"ELBO (mean-field q): {elbo_mf:.3f}")
@@ -351,8 +387,14 @@ results.add("elbo_mean_field", float(elbo_mf), glue_it=False)
 results.add("iwae_ks", ks.tolist(), glue_it=False)
 results.add("iwae_bounds", iwae_bounds.tolist(), glue_it=False)
 results.add("iwae_stderr", iwae_stderr.tolist(), glue_it=False)
-results.add("iwae_gap_k1", log_px.mean() - iwae_bounds[0], f"{{:.3f}} ± {iwae_stderr[0]:.4f}")
-results.add("iwae_gap_kmax", log_px.mean() - iwae_bounds[-1], f"{{:.4f}} ± {iwae_stderr[-1]:.4f}")
+results.add(
+    "iwae_gap_k1", log_px.mean() - iwae_bounds[0], f"{{:.3f}} ± {iwae_stderr[0]:.4f}"
+)
+results.add(
+    "iwae_gap_kmax",
+    log_px.mean() - iwae_bounds[-1],
+    f"{{:.4f}} ± {iwae_stderr[-1]:.4f}",
+)
 results.add("iwae_kmax", int(ks[-1]), "{:,}")
 
 # %% [markdown]
@@ -382,17 +424,26 @@ ess_prior, ess_posterior = [], []  # (len(ess_dims), ess_observations) each
 for d in ess_dims:
     toy_model = toy.LinearGaussian.random(2 * d, d, 0.5, seed=seed + d)
     x_d, _ = toy_model.sample(ess_observations, rng)  # (observations, 2d)
-    z_prior = rng.standard_normal((n_ess, 1, d))  # proposal: the prior; log w = log p(x | z)
+    # proposal: the prior; log w = log p(x | z)
+    z_prior = rng.standard_normal((n_ess, 1, d))
     log_w_prior = (
         toy_model.log_joint(x_d, z_prior)
         - stats.multivariate_normal(np.zeros(d)).logpdf(z_prior[:, 0])[:, None]
     )  # (n, observations)
     ess_prior.append([effective_sample_fraction(w) for w in log_w_prior.T])
-    mean_d, cov_d = toy_model.posterior(x_d)  # proposal: the exact posterior (a perfect encoder)
-    z_post = mean_d + rng.standard_normal((n_ess, *mean_d.shape)) @ np.linalg.cholesky(cov_d).T
-    log_q = stats.multivariate_normal(np.zeros(d), cov_d).logpdf(z_post - mean_d)  # (n, obs)
+    # proposal: the exact posterior (a perfect encoder)
+    mean_d, cov_d = toy_model.posterior(x_d)
+    z_post = (
+        mean_d
+        + rng.standard_normal((n_ess, *mean_d.shape)) @ np.linalg.cholesky(cov_d).T
+    )
+    # (n, obs)
+    log_q = stats.multivariate_normal(np.zeros(d), cov_d).logpdf(z_post - mean_d)
     ess_posterior.append(
-        [effective_sample_fraction(w) for w in (toy_model.log_joint(x_d, z_post) - log_q).T]
+        [
+            effective_sample_fraction(w)
+            for w in (toy_model.log_joint(x_d, z_post) - log_q).T
+        ]
     )
 ess_prior, ess_posterior = np.array(ess_prior), np.array(ess_posterior)
 
@@ -403,17 +454,29 @@ for values, label in (
     (ess_posterior, "the posterior (ideal encoder)"),
 ):
     low, mid, high = np.percentile(values, [25, 50, 75], axis=1)
-    ax.errorbar(ess_dims, mid, yerr=[mid - low, high - mid], fmt="o-", capsize=3,
-                label=f"proposal: {label}")  # fmt: skip
+    ax.errorbar(
+        ess_dims,
+        mid,
+        yerr=[mid - low, high - mid],
+        fmt="o-",
+        capsize=3,
+        label=f"proposal: {label}",
+    )
 ax.set_yscale("log")
-ax.set(xlabel="latent dimension d", ylabel="ESS / n (median, quartiles)", ylim=(0.5 / n_ess, 2))
+ax.set(
+    xlabel="latent dimension d",
+    ylabel="ESS / n (median, quartiles)",
+    ylim=(0.5 / n_ess, 2),
+)
 ax.legend(fontsize="small")
 plt.show()
 results.add("ess_samples", n_ess, "{:,}")
 results.add("ess_observations", ess_observations)
 results.add("ess_prior", np.median(ess_prior, axis=1).tolist(), glue_it=False)
 results.add("ess_prior_d1", np.median(ess_prior[0]) * n_ess, "{:,.0f}")
-results.add("ess_prior_d10", np.median(ess_prior[ess_dims.index(10)]) * n_ess, "{:,.1f}")
+results.add(
+    "ess_prior_d10", np.median(ess_prior[ess_dims.index(10)]) * n_ess, "{:,.1f}"
+)
 results.add("ess_prior_d50", np.median(ess_prior[-1]) * n_ess, "{:,.2f}")
 results.add("ess_posterior_min", ess_posterior.min(), "{:.3f}")
 
@@ -451,24 +514,29 @@ results.add("ess_posterior_min", ess_posterior.min(), "{:.3f}")
 
 # %%
 def gradient_estimates(model, x, mean, std, n, rng, batch=8):
-    """Single-sample reparameterised and score-function estimates of the ELBO's gradient in mean;
-    the baseline of each sample is the mean of f over the other samples of its batch."""
+    """Single-sample reparameterised and score-function estimates of the ELBO's gradient
+    in mean; a sample's baseline: the mean of f over the other samples of its batch."""
     eps = rng.standard_normal((n, model.latent_dim))  # (n, d)
     z = mean + std * eps
     residual = x - z @ model.weight.T - model.bias  # (n, D)
-    reparam = -z + residual @ model.weight / model.noise_std**2  # ∇_z log p(x, z), (n, d)
+    # ∇_z log p(x, z), (n, d)
+    reparam = -z + residual @ model.weight / model.noise_std**2
     log_q = -0.5 * np.sum(np.log(2 * np.pi * std**2) + eps**2, axis=1)
     f = model.log_joint(x[None], z[:, None])[:, 0] - log_q  # (n,)
     score = f[:, None] * (z - mean) / std**2  # (n, d)
     groups = f.reshape(-1, batch)  # (n / batch, batch)
-    baseline = ((groups.sum(1, keepdims=True) - groups) / (batch - 1)).ravel()  # leave-one-out
+    # leave-one-out
+    baseline = ((groups.sum(1, keepdims=True) - groups) / (batch - 1)).ravel()
     score_baseline = (f - baseline)[:, None] * (z - mean) / std**2  # (n, d)
-    exact = -mean + (x - mean @ model.weight.T - model.bias) @ model.weight / model.noise_std**2
+    exact = (
+        -mean
+        + (x - mean @ model.weight.T - model.bias) @ model.weight / model.noise_std**2
+    )
     return reparam, score, score_baseline, exact
 
 
 def relative_variance(model, rng, n=20_000):
-    """Per-sample variance of each estimator, summed over coordinates, over ‖exact gradient‖²."""
+    """Each estimator's per-sample variance, summed over coordinates, / ‖exact ∇‖²."""
     x1, _ = model.sample(1, rng)
     mean1, cov1 = model.posterior(x1)
     std1 = np.sqrt(np.diag(cov1))
@@ -483,11 +551,16 @@ baseline_batch = 8
 reparam, score, score_baseline, exact = gradient_estimates(
     model, x1, post_mean[0] + 0.5, std1, 8000, rng, baseline_batch
 )
-bias_z = [(e[:, 0].mean() - exact[0]) / (e[:, 0].std(ddof=1) / np.sqrt(len(e)))
-          for e in (reparam, score, score_baseline)]  # fmt: skip
+bias_z = [
+    (e[:, 0].mean() - exact[0]) / (e[:, 0].std(ddof=1) / np.sqrt(len(e)))
+    for e in (reparam, score, score_baseline)
+]
 dims = [1, 2, 5, 10, 20, 50]
 ratios = np.array(
-    [relative_variance(toy.LinearGaussian.random(2 * d, d, 0.5, seed=seed + d), rng) for d in dims]
+    [
+        relative_variance(toy.LinearGaussian.random(2 * d, d, 0.5, seed=seed + d), rng)
+        for d in dims
+    ]
 )  # (len(dims), 3): reparameterised, score function, with baseline
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
@@ -496,7 +569,10 @@ left.hist(score[:, 0], bins=bins, alpha=0.5, label="score function")
 left.hist(score_baseline[:, 0], bins=bins, alpha=0.5, label="score function, baseline")
 left.hist(reparam[:, 0], bins=bins, alpha=0.8, label="reparameterised")
 left.axvline(exact[0], color="black", linestyle="--", label="exact")
-left.set(xlabel=r"single-sample estimate of $\partial\mathcal{L}/\partial\mu_1$", ylabel="count")
+left.set(
+    xlabel=r"single-sample estimate of $\partial\mathcal{L}/\partial\mu_1$",
+    ylabel="count",
+)
 left.legend(fontsize="small")
 right.semilogy(dims, ratios[:, 1], "o-", label="score function")
 right.semilogy(dims, ratios[:, 2], "o-", label="score function, baseline")
@@ -508,16 +584,25 @@ plt.show()
 
 # %% tags=["nbval-check-output"]
 variance_ratio = ratios[:, 1] / ratios[:, 0]  # score function / reparameterised
-baseline_ratio = ratios[:, 2] / ratios[:, 0]  # score function with baseline / reparameterised
-centred = max(abs(z) for z in bias_z) < 4  # each mean within 4 standard errors of the exact value
+# score function with baseline / reparameterised
+baseline_ratio = ratios[:, 2] / ratios[:, 0]
+# each mean within 4 standard errors of the exact value
+centred = max(abs(z) for z in bias_z) < 4
 print(f"means minus exact gradient, in standard errors: {np.round(bias_z, 1).tolist()}")
 for d, plain, based in zip(dims, variance_ratio, baseline_ratio, strict=True):
-    print(f"d = {d:2d}: score-function variance {plain:,.0f}x, with baseline {based:,.0f}x "
-          "the reparameterised one")  # fmt: skip
+    print(
+        f"d = {d:2d}: score-function variance {plain:,.0f}x, "
+        f"with baseline {based:,.0f}x the reparameterised one"
+    )
 results.add("baseline_batch", baseline_batch)
-results.add("centred", centred, "All three centre on the exact gradient (each mean within 4 standard "
-            "errors of it)" if centred else "Not every estimator's mean came within 4 standard "
-            "errors of the exact gradient (a rare draw, or a bug)")  # fmt: skip
+results.add(
+    "centred",
+    centred,
+    "All three centre on the exact gradient (each mean within 4 standard errors of it)"
+    if centred
+    else "Not every estimator's mean came within 4 standard "
+    "errors of the exact gradient (a rare draw, or a bug)",
+)
 results.add("variance_dims", dims, glue_it=False)
 results.add("variance_ratio", variance_ratio.tolist(), glue_it=False)
 results.add("baseline_ratio", baseline_ratio.tolist(), glue_it=False)

@@ -33,24 +33,30 @@ import subprocess
 import sys
 
 PACKAGE = "vaegan-utils @ git+https://github.com/vaegan-book/vaegan-book"
-if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+# Colab only: install the book's package, keep Colab's TF
+if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
 quick = False  # True: a small, fast run for CI
 seed = 0
 output_dir = "outputs/02_vae_mnist"
-retrain = False  # False: reuse a finished run with the same settings and code from output_dir
+# False: reuse a finished run with the same settings and code from output_dir
+retrain = False
 latent_dim = 20  # the latent size of the models we measure
 hidden = (512, 256)  # encoder layer widths of the 20-D models; the decoder mirrors them
-hidden_2d = (128, 64)  # ... of the 2-D model (its decoder runs in the book's page: ~110k weights)
+# ... of the 2-D model (its decoder runs in the book's page: ~110k weights)
+hidden_2d = (128, 64)
 batch_size = 100
 learning_rate = 2e-3  # Adam's, decayed to 5% of it over each run by a cosine schedule
-kl_warmup_epochs = 10  # ... over which the binarized model's KL weight rises from 0 to 1
-validation_images = 10_000  # training images held out to choose settings and watch overfitting
+# ... over which the binarized model's KL weight rises from 0 to 1
+kl_warmup_epochs = 10
+# training images held out to choose settings and watch overfitting
+validation_images = 10_000
 epochs_2d = 5  # training epochs of the 2-D model (pictures)
 epochs_grey = 24  # ... of the 20-D model on grey-level MNIST (the seed's loss)
-epochs_binary = 38  # ... of the 20-D model on dynamically binarized MNIST (a likelihood)
+# ... of the 20-D model on dynamically binarized MNIST (a likelihood)
+epochs_binary = 38
 iwae_k = 5000  # importance samples per test image for the estimate of -log p(x)
 iwae_images = 500  # test images (a fixed random subset) for that estimate
 gap_images = 200  # test images on which q is optimised per image (the amortisation gap)
@@ -62,9 +68,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 from IPython.display import HTML, display
-from keras import ops
-
-from vaegan_utils import data, explorer, plotting, runtime, training, vae
+from keras import layers, ops
+from vaegan_utils import (
+    assets,
+    data,
+    explorer,
+    pipelines,
+    plotting,
+    reporting,
+    runtime,
+    show,
+    training,
+    vae,
+)
+from vaegan_utils.vae import bernoulli_nll, elbo_terms, gaussian_kl
 
 runtime.configure_logging()
 runtime.set_seed(seed)
@@ -73,7 +90,8 @@ n_train, n_test = (10_000, 2000) if quick else (None, None)
 if quick:
     validation_images, epochs_2d, epochs_grey, epochs_binary = 2000, 1, 3, 2
     iwae_k, iwae_images, gap_images, gap_steps, kl_warmup_epochs = 100, 100, 30, 30, 1
-results = runtime.Results(out / "metrics.json", quick=quick)  # metrics.json and the glued values
+# metrics.json and the glued values
+results = reporting.Results(out / "metrics.json", quick=quick)
 print(runtime.run_card(seed=seed, quick=quick))
 
 # %% [markdown]
@@ -90,12 +108,15 @@ print(runtime.run_card(seed=seed, quick=quick))
 # %%
 grey = data.load_mnist(n_train=n_train, n_test=n_test, seed=seed)
 x_train, y_train = grey.x_train[:-validation_images], grey.y_train[:-validation_images]
-x_val = grey.x_train[-validation_images:]  # (validation_images, 28, 28), never trained on
+# (validation_images, 28, 28), never trained on
+x_val = grey.x_train[-validation_images:]
 x_test, y_test = grey.x_test, grey.y_test  # (10000, 28, 28) in [0, 1] (quick: 2,000)
 x_val_binary = data.binarize(x_val, seed=seed + 1)  # drawn once
-x_test_binary = data.binarize(x_test, seed=seed)  # (10000, 28, 28) in {0, 1}, drawn once
+# (10000, 28, 28) in {0, 1}, drawn once
+x_test_binary = data.binarize(x_test, seed=seed)
 print(
-    f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}, source: {grey.source}"
+    f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}, "
+    f"source: {grey.source}"
 )
 results.add("validation_images", validation_images, "{:,}")
 
@@ -105,16 +126,26 @@ results.add("validation_images", validation_images, "{:,}")
 # $k$ = 1,000 on 500 validation images, for binarized candidates):
 
 # %%
-candidates = runtime.measurements("vae_settings")
-runtime.show_table(
-    [{"candidate": row["candidate"], "changed": str(row["changes"] or "-"), "epochs": row["epochs"],
-      "training s": f"{row['train_seconds']:.0f}", "validation −ELBO": f"{row['final_val_neg_elbo']:.2f}",
-      "−log p(x), k = 1,000": "" if not row["binarized"] else f"{row['val_iwae_1000']:.2f}"}
-     for row in candidates["rows"]]
-)  # fmt: skip
+candidates = assets.measurements("vae_settings")
+show.table(
+    [
+        {
+            "candidate": row["candidate"],
+            "changed": str(row["changes"] or "-"),
+            "epochs": row["epochs"],
+            "training s": f"{row['train_seconds']:.0f}",
+            "validation −ELBO": f"{row['final_val_neg_elbo']:.2f}",
+            "−log p(x), k = 1,000": ""
+            if not row["binarized"]
+            else f"{row['val_iwae_1000']:.2f}",
+        }
+        for row in candidates["rows"]
+    ]
+)
 by_name = {row["candidate"]: row for row in candidates["rows"]}
 warm, cold = by_name["binary-38"], by_name["binary-38-no-warmup"]
-gain = np.array(cold["val_iwae_per_image"]) - np.array(warm["val_iwae_per_image"])  # per image
+# per image
+gain = np.array(cold["val_iwae_per_image"]) - np.array(warm["val_iwae_per_image"])
 gain_se = gain.std(ddof=1) / np.sqrt(len(gain))
 results.add("settings.warmup_gain", gain.mean(), f"{{:.2f}} ± {gain_se:.2f}")
 results.add(
@@ -148,26 +179,85 @@ results.add("kl_warmup_epochs", kl_warmup_epochs)
 # more heavily relative to the reconstruction.)
 
 # %%
-runtime.show_source(vae.bernoulli_nll)
+show.source(vae.bernoulli_nll)
 
 # %% [markdown]
-# The encoder and decoder are multilayer perceptrons (`vae.build_encoder`, `vae.build_decoder`),
-# and `vae.Sampling` draws $z = \mu + \sigma \odot \varepsilon$, the reparameterisation trick
-# {eq}`reparam`. The training step is where the ELBO is put together:
+# The encoder maps an image to the mean and log-variance of $q_\phi(z \mid x)$; a sampling
+# layer draws $z = \mu + \sigma \odot \varepsilon$ with $\varepsilon \sim \mathcal{N}(0, I)$, the
+# reparameterisation trick {eq}`reparam`, so that gradients flow through $\mu$ and $\sigma$;
+# the decoder maps $z$ back to one logit per pixel. These cells are the book's one definition
+# of the model: later chapters, tests and benchmarks import the same code from
+# `vaegan_utils.vae`, generated from them (the first line of each cell says so). Edit a cell
+# here and rerun: the training below notices the change and trains afresh.
 
 
 # %%
-class VAE(keras.Model):
-    """Encoder -> (mean, log-variance) -> sampled z -> decoder logits, trained on -ELBO (after
-    an optional warm-up of `warmup_steps` steps in which the KL term's weight rises from 0 to 1)."""
+# exported to vaegan_utils.vae
+class Sampling(layers.Layer):
+    """The reparameterisation trick: z = mean + exp(log_var / 2) · ε, ε ~ N(0, I)."""
 
-    def __init__(self, latent_dim, hidden, warmup_steps=0, **kwargs):
+    def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.warmup_steps = warmup_steps  # the KL's weight rises from 0 to 1 over these steps
-        self.encoder = vae.build_encoder(latent_dim, hidden)
-        self.decoder = vae.build_decoder(latent_dim, hidden[::-1])
-        self.sampling = vae.Sampling(seed=seed)
-        self.trackers = [keras.metrics.Mean(name) for name in ("loss", "reconstruction", "kl")]
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, mean, log_var):
+        epsilon = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * epsilon  # (batch, d)
+
+
+# %%
+# exported to vaegan_utils.vae
+def build_encoder(latent_dim, hidden=(512, 256), name="encoder"):
+    """Images ``(batch, 28, 28)`` -> ``(mean, log_var)``, each ``(batch, d)``."""
+    if not isinstance(latent_dim, int) or latent_dim <= 0:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    images = keras.Input(shape=(28, 28))
+    h = layers.Flatten()(images)  # (batch, 28, 28) -> (batch, 784)
+    for units in hidden:
+        h = layers.Dense(units, activation="relu")(h)
+    mean = layers.Dense(latent_dim, name="mean")(h)  # (batch, d)
+    log_var = layers.Dense(latent_dim, name="log_var")(h)  # (batch, d)
+    return keras.Model(images, [mean, log_var], name=name)
+
+
+def build_decoder(latent_dim, hidden=(256, 512), name="decoder"):
+    """MLP decoder: codes ``(batch, latent_dim)`` -> logits ``(batch, 28, 28)``."""
+    if not isinstance(latent_dim, int) or latent_dim <= 0:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    z = keras.Input(shape=(latent_dim,))
+    h = z
+    for units in hidden:
+        h = layers.Dense(units, activation="relu")(h)
+    logits = layers.Dense(28 * 28)(h)  # (batch, 784)
+    logits = layers.Reshape((28, 28))(logits)  # -> (batch, 28, 28)
+    return keras.Model(z, logits, name=name)
+
+
+# %%
+build_encoder(latent_dim, hidden).summary(line_length=80)
+build_decoder(latent_dim, hidden[::-1]).summary(line_length=80)
+
+# %% [markdown]
+# The training step is where the ELBO is put together:
+
+
+# %%
+# exported to vaegan_utils.vae
+class VAE(keras.Model):
+    """Encoder -> (mean, log-variance) -> sampled z -> decoder logits, trained on -ELBO.
+
+    During an optional warm-up of ``warmup_steps`` steps the KL term's weight rises
+    from 0 to 1; the logged ``loss`` is always the full -ELBO.
+    """
+
+    def __init__(self, latent_dim, hidden, warmup_steps=0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.warmup_steps = warmup_steps
+        self.encoder = build_encoder(latent_dim, hidden)
+        self.decoder = build_decoder(latent_dim, hidden[::-1])
+        self.sampling = Sampling(seed=seed)
+        names = ("loss", "reconstruction", "kl")
+        self.trackers = [keras.metrics.Mean(name) for name in names]
 
     @property
     def metrics(self):
@@ -176,57 +266,112 @@ class VAE(keras.Model):
     def call(self, x, training=False):
         mean, log_var = self.encoder(x, training=training)  # (batch, d) each
         z = self.sampling(mean, log_var)  # (batch, d)
-        return self.decoder(z, training=training), mean, log_var  # logits (batch, 28, 28)
+        logits = self.decoder(z, training=training)  # (batch, 28, 28)
+        return logits, mean, log_var
 
     def train_step(self, x):
         with tf.GradientTape() as tape:
             logits, mean, log_var = self(x, training=True)
-            reconstruction = ops.mean(
-                vae.bernoulli_nll(x, logits)
-            )  # sum over pixels, mean over batch
-            kl = ops.mean(vae.gaussian_kl(mean, log_var))  # sum over latent dims, mean over batch
+            # Each term sums over pixels (latent dims) and is averaged over the batch.
+            reconstruction = ops.mean(bernoulli_nll(x, logits))
+            kl = ops.mean(gaussian_kl(mean, log_var))
             loss = reconstruction + kl  # -ELBO in nats per image
             step = ops.cast(self.optimizer.iterations + 1, "float32")
-            kl_weight = ops.minimum(1.0, step / max(self.warmup_steps, 1))  # 1 without warm-up
-            objective = reconstruction + kl_weight * kl  # the -ELBO once the warm-up is over
+            kl_weight = ops.minimum(
+                1.0, step / max(self.warmup_steps, 1)
+            )  # 1: no warm-up
+            objective = reconstruction + kl_weight * kl  # the -ELBO after the warm-up
         gradients = tape.gradient(objective, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights, strict=True))
-        for tracker, value in zip(self.trackers, (loss, reconstruction, kl), strict=True):
+        pairs = zip(gradients, self.trainable_weights, strict=True)
+        self.optimizer.apply_gradients(pairs)
+        for tracker, value in zip(
+            self.trackers, (loss, reconstruction, kl), strict=True
+        ):
             tracker.update_state(value)
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
 
 # %% [markdown]
-# `train` builds one model, its input pipeline and its per-epoch evaluation on the validation set,
-# and hands them to `training.fit_or_load`. That function reuses a finished model only when
-# everything that shaped it is the same — the settings passed here *and* the code of `VAE`, `train`
-# and the loss terms — so editing the train step above (say, weighting the KL by a β) and rerunning
-# trains afresh. The learning rate follows a cosine from `learning_rate` down to 5% of it: large
-# steps early, fine ones at the end.
+# `train_vae` builds one model, its input pipeline and its per-epoch evaluation on the
+# validation set, and hands them to `training.fit_or_load`. That function reuses a finished
+# model only when everything that shaped it is the same — the settings passed here *and* the
+# code of the cells above and the loss terms — so editing the train step (say, weighting the
+# KL by a β) and rerunning trains afresh. The learning rate follows a cosine from
+# `learning_rate` down to 5% of it: large steps early, fine ones at the end.
 
 
 # %%
-def train(name, latent_dim, hidden, epochs, binarize=False, warmup_epochs=0):
-    """Build, train (or reuse) one VAE on x_train; log the validation -ELBO after every epoch."""
+# exported to vaegan_utils.vae
+def train_vae(
+    name,
+    x_train,
+    x_val,
+    latent_dim,
+    hidden,
+    epochs,
+    output_dir,
+    batch_size=100,
+    learning_rate=2e-3,
+    seed=0,
+    binarize=False,
+    warmup_epochs=0,
+    retrain=False,
+):
+    """Train one VAE on ``x_train`` (or reuse the same finished run in ``output_dir``),
+    logging the -ELBO on up to 5,000 images of ``x_val`` every epoch: (model, run).
+
+    With ``binarize`` the training images are binarized afresh on every pass; pass
+    ``x_val`` binarized once. The KL weight warms up over ``warmup_epochs`` epochs.
+    """
     steps = epochs * (len(x_train) // batch_size)
-    model = VAE(latent_dim, hidden, warmup_epochs * steps // epochs, name=name)
+    model = VAE(latent_dim, hidden, warmup_epochs * steps // epochs, seed, name=name)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule), steps_per_execution=50)
     model(x_val[:1])  # build the weights
-    batches = training.image_batches(x_train, batch_size, seed=seed, binarize=binarize)
-    x_eval = (x_val_binary if binarize else x_val)[:5000]
+    batches = pipelines.image_batches(x_train, batch_size, seed=seed, binarize=binarize)
+    x_eval = x_val[:5000]
 
     def evaluate(epoch):  # -ELBO with z sampled, on (up to) 5,000 validation images
-        terms = vae.elbo_terms(model.encoder, model.decoder, x_eval, seed=seed)
+        terms = elbo_terms(model.encoder, model.decoder, x_eval, seed=seed)
         return {f"val_{key}": value for key, value in terms.items()}
 
-    settings = {"latent_dim": latent_dim, "hidden": hidden, "binarize": binarize, "n_train": len(x_train),
-                "warmup_epochs": warmup_epochs, **{k: globals()[k] for k in run_settings.split()}}  # fmt: skip
-    return model, training.fit_or_load(model, batches, epochs, out, name, evaluate,
-                                       settings=settings, code=[VAE, train, vae], retrain=retrain)  # fmt: skip
+    settings = {  # everything that shapes the run: a change retrains
+        "latent_dim": latent_dim,
+        "hidden": hidden,
+        "epochs": epochs,
+        "binarize": binarize,
+        "warmup_epochs": warmup_epochs,
+        "n_train": len(x_train),
+        "n_val": len(x_val),
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+    }
+    code = [Sampling, build_encoder, build_decoder, VAE, train_vae]
+    code += [bernoulli_nll, gaussian_kl, elbo_terms]
+    run = training.fit_or_load(
+        model,
+        batches,
+        epochs,
+        output_dir,
+        name,
+        evaluate,
+        settings=settings,
+        code=code,
+        retrain=retrain,
+    )
+    return model, run
 
 
-run_settings = "seed batch_size learning_rate validation_images"
+# %%
+common = {  # what every model of this chapter shares
+    "x_train": x_train,
+    "output_dir": out,
+    "batch_size": batch_size,
+    "learning_rate": learning_rate,
+    "seed": seed,
+    "retrain": retrain,
+}
 
 # %% [markdown]
 # ## A 2-D latent space
@@ -236,13 +381,18 @@ run_settings = "seed batch_size learning_rate validation_images"
 # dashed square is where the picture of the decoder's manifold below takes its codes.
 
 # %%
-vae_2d, log_2d = train("vae_2d", 2, hidden_2d, epochs_2d)
+vae_2d, run_2d = train_vae(
+    "vae_2d", x_val=x_val, latent_dim=2, hidden=hidden_2d, epochs=epochs_2d, **common
+)
 train_codes = vae_2d.encoder.predict(x_train, batch_size=1000, verbose=0)[0]  # (n, 2)
-grid = plotting.normal_grid(20)  # (400, 2): normal quantiles 0.05 ... 0.95 in each dimension
+# (400, 2): normal quantiles 0.05 ... 0.95 in each dimension
+grid = plotting.normal_grid(20)
 low, high = grid.min(), grid.max()
 inside = np.mean(np.all((train_codes >= low) & (train_codes <= high), axis=1))
 ax = plotting.latent_scatter(train_codes[:10_000], y_train[:10_000])
-ax.add_patch(plt.Rectangle((low, low), high - low, high - low, fill=False, linestyle="--"))
+ax.add_patch(
+    plt.Rectangle((low, low), high - low, high - low, fill=False, linestyle="--")
+)
 plt.show()
 terms_2d = vae.elbo_terms(vae_2d.encoder, vae_2d.decoder, x_test, seed=seed)
 results.add("vae_2d.grid_share", inside, "{:.0%}")
@@ -273,12 +423,16 @@ plt.show()
 # weights inlined as 16-bit floats and run by a few lines of JavaScript, no server involved.
 
 # %%
-reference = plotting.normal_grid(4)  # (16, 2): decoded by Keras too, so a test can compare
+# (16, 2): decoded by Keras too, so a test can compare
+reference = plotting.normal_grid(4)
 explorer_points = 3000
-page = explorer.latent_explorer(vae_2d.decoder, train_codes, y_train, reference, explorer_points)
+page = explorer.latent_explorer(
+    vae_2d.decoder, train_codes, y_train, reference, explorer_points
+)
 results.add("explorer_points", explorer_points, "{:,}")
 print(
-    f"explorer: {vae_2d.decoder.count_params():,} decoder weights, {len(page) / 1e3:.0f} kB of HTML"
+    f"explorer: {vae_2d.decoder.count_params():,} decoder weights, "
+    f"{len(page) / 1e3:.0f} kB of HTML"
 )
 display(HTML(page))
 
@@ -294,10 +448,14 @@ display(HTML(page))
 
 # %%
 def mean_and_samples(model, images, n_samples=3, widen=1.0):
-    """Decodings of the mean code and of n_samples codes drawn with widen x the posterior's
-    standard deviation: (1 + n_samples, n, 28, 28)."""
+    """Decodings of the mean code and of n_samples codes drawn with widen x the
+    posterior's standard deviation: (1 + n_samples, n, 28, 28)."""
     mean, log_var = model.encoder.predict(images, verbose=0)
-    noise = np.random.default_rng(seed).standard_normal((n_samples, *mean.shape)).astype(np.float32)
+    noise = (
+        np.random.default_rng(seed)
+        .standard_normal((n_samples, *mean.shape))
+        .astype(np.float32)
+    )
     codes = np.concatenate(
         [mean[None], mean + widen * np.exp(0.5 * log_var) * noise]
     )  # (1+s, n, d)
@@ -306,7 +464,8 @@ def mean_and_samples(model, images, n_samples=3, widen=1.0):
 
 
 log_var_2d = vae_2d.encoder.predict(x_test, batch_size=1000, verbose=0)[1]  # (10000, 2)
-widest = np.argsort(np.exp(0.5 * log_var_2d).mean(axis=1))[::-1][:10]  # least certain codes
+# least certain codes
+widest = np.argsort(np.exp(0.5 * log_var_2d).mean(axis=1))[::-1][:10]
 decoded_2d = mean_and_samples(vae_2d, x_test[widest], n_samples=2)  # (3, 10, 28, 28)
 wider_2d = mean_and_samples(vae_2d, x_test[widest], n_samples=2, widen=5.0)
 columns = {"original": x_test[widest], "mean of q": decoded_2d[0]}
@@ -314,8 +473,14 @@ columns.update({f"sample {i}": decoded_2d[i] for i in (1, 2)})
 columns.update({f"5σ sample {i}": wider_2d[i] for i in (1, 2)})
 plotting.comparison_grid(columns, row_labels=[str(d) for d in y_test[widest]])
 plt.show()
-results.add("vae_2d.widest_shift", float(np.abs(decoded_2d[1:] - decoded_2d[:1]).mean()), "{:.3f}")
-results.add("vae_2d.wider_shift", float(np.abs(wider_2d[1:] - wider_2d[:1]).mean()), "{:.3f}")
+results.add(
+    "vae_2d.widest_shift",
+    float(np.abs(decoded_2d[1:] - decoded_2d[:1]).mean()),
+    "{:.3f}",
+)
+results.add(
+    "vae_2d.wider_shift", float(np.abs(wider_2d[1:] - wider_2d[:1]).mean()), "{:.3f}"
+)
 
 # %% [markdown]
 # ## A 20-D latent space, on grey levels
@@ -328,13 +493,25 @@ results.add("vae_2d.wider_shift", float(np.abs(wider_2d[1:] - wider_2d[:1]).mean
 # the missing normalising constant and turns it into one.
 
 # %%
-vae_grey, log_grey = train("vae_grey", latent_dim, hidden, epochs_grey)
+vae_grey, run_grey = train_vae(
+    "vae_grey",
+    x_val=x_val,
+    latent_dim=latent_dim,
+    hidden=hidden,
+    epochs=epochs_grey,
+    **common,
+)
 grey_terms = vae.elbo_terms(vae_grey.encoder, vae_grey.decoder, x_test, seed=seed)
 grey_active = vae.active_units(vae_grey.encoder, x_test)
 floor = x_test.reshape(len(x_test), -1).astype(np.float64).clip(1e-12, 1 - 1e-12)
-grey_floor = float(-(floor * np.log(floor) + (1 - floor) * np.log1p(-floor)).sum(1).mean())
-print(f"test -ELBO {grey_terms['neg_elbo']:.2f} = reconstruction {grey_terms['reconstruction']:.2f}"
-      f" + KL {grey_terms['kl']:.2f} nats; active units {grey_active}/{latent_dim}")  # fmt: skip
+grey_floor = float(
+    -(floor * np.log(floor) + (1 - floor) * np.log1p(-floor)).sum(1).mean()
+)
+print(
+    f"test -ELBO {grey_terms['neg_elbo']:.2f} = "
+    f"reconstruction {grey_terms['reconstruction']:.2f} + KL {grey_terms['kl']:.2f} "
+    f"nats; active units {grey_active}/{latent_dim}"
+)
 print(f"entropy of the grey levels (the floor of this loss): {grey_floor:.2f} nats")
 
 # %% [markdown]
@@ -351,8 +528,8 @@ plt.show()
 
 # %%
 def sample_shift(model, images):
-    """Mean |pixel change| between decoding the mean code and a posterior sample, and the
-    posterior's mean standard deviation over the active dimensions."""
+    """Mean |pixel change| between decoding the mean code and a posterior sample, and
+    the posterior's mean standard deviation over the active dimensions."""
     decoded = mean_and_samples(model, images, n_samples=1)
     _, log_var = model.encoder.predict(images, verbose=0)
     std = np.exp(0.5 * log_var)  # (n, d)
@@ -369,8 +546,10 @@ results.add("vae_2d.sample_shift", shift_2d, "{:.3f}")
 results.add("vae_2d.posterior_std", std_2d, "{:.2f}")
 results.add("grey.sample_shift", shift_20d, "{:.3f}")
 results.add("grey.posterior_std", std_20d, "{:.2f}")
-print(f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}; "
-      f"posterior std (active dims): 2-D {std_2d:.2f}, 20-D {std_20d:.2f}")  # fmt: skip
+print(
+    f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}; "
+    f"posterior std (active dims): 2-D {std_2d:.2f}, 20-D {std_20d:.2f}"
+)
 
 # %% [markdown]
 # Over {glue:}`shift_images` test images (one sample each), a posterior sample moved the decoded
@@ -391,7 +570,9 @@ print(f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}
 
 # %%
 prior_codes = keras.random.normal((40, latent_dim), seed=seed)
-plotting.show_grid(ops.convert_to_numpy(ops.sigmoid(vae_grey.decoder(prior_codes))), 4, 10)
+plotting.show_grid(
+    ops.convert_to_numpy(ops.sigmoid(vae_grey.decoder(prior_codes))), 4, 10
+)
 plt.show()
 
 # %% [markdown]
@@ -406,14 +587,19 @@ plt.show()
 
 # %%
 mean_codes, log_vars = vae_grey.encoder.predict(x_test, batch_size=1000, verbose=0)
-kl_per_dim = 0.5 * np.mean(mean_codes**2 + np.exp(log_vars) - 1 - log_vars, axis=0)  # (d,)
+# (d,)
+kl_per_dim = 0.5 * np.mean(mean_codes**2 + np.exp(log_vars) - 1 - log_vars, axis=0)
 is_active = mean_codes.var(axis=0) > 0.01
 order = np.argsort(kl_per_dim)[::-1]
 fig, ax = plt.subplots(figsize=(7, 2.6))
 ax.bar(
-    range(latent_dim), kl_per_dim[order], color=np.where(is_active[order], "tab:blue", "lightgrey")
+    range(latent_dim),
+    kl_per_dim[order],
+    color=np.where(is_active[order], "tab:blue", "lightgrey"),
 )
-ax.set(xlabel="latent dimension (sorted)", ylabel="mean KL (nats)", title="blue: active")
+ax.set(
+    xlabel="latent dimension (sorted)", ylabel="mean KL (nats)", title="blue: active"
+)
 plt.show()
 results.add("grey.active_units", grey_active)
 results.add("grey.inactive_kl", kl_per_dim[~is_active].sum(), "{:.2f}")
@@ -433,12 +619,24 @@ results.add("grey.inactive_kl", kl_per_dim[~is_active].sum(), "{:.2f}")
 # measured on the fixed binarization of the test set.
 
 # %%
-vae_bin, log_bin = train("vae_binary", latent_dim, hidden, epochs_binary, True, kl_warmup_epochs)
+vae_bin, run_bin = train_vae(
+    "vae_binary",
+    x_val=x_val_binary,
+    latent_dim=latent_dim,
+    hidden=hidden,
+    epochs=epochs_binary,
+    binarize=True,
+    warmup_epochs=kl_warmup_epochs,
+    **common,
+)
 bin_terms = vae.elbo_terms(vae_bin.encoder, vae_bin.decoder, x_test_binary, seed=seed)
 bin_active = vae.active_units(vae_bin.encoder, x_test_binary)
-print(f"test -ELBO (one z per image, an estimate) {bin_terms['neg_elbo']:.2f} = reconstruction "
-      f"{bin_terms['reconstruction']:.2f} + KL {bin_terms['kl']:.2f} nats; "
-      f"active units {bin_active}/{latent_dim}")  # fmt: skip
+print(
+    f"test -ELBO (one z per image, an estimate) {bin_terms['neg_elbo']:.2f} = "
+    f"reconstruction {bin_terms['reconstruction']:.2f} + KL {bin_terms['kl']:.2f} "
+    "nats; "
+    f"active units {bin_active}/{latent_dim}"
+)
 
 # %% [markdown]
 # ### $-\log p(x)$ by importance sampling
@@ -452,40 +650,67 @@ print(f"test -ELBO (one z per image, an estimate) {bin_terms['neg_elbo']:.2f} = 
 # image, disjoint groups of $k$ give the bound for every smaller $k$:
 
 # %%
-subset = np.random.default_rng(seed).choice(len(x_test_binary), iwae_images, replace=False)
+subset = np.random.default_rng(seed).choice(
+    len(x_test_binary), iwae_images, replace=False
+)
 log_w = vae.iwae_log_weights(
     vae_bin.encoder, vae_bin.decoder, x_test_binary[subset], iwae_k, seed=seed
-)  # (k, n) fmt: skip
+)  # (k, n)
 ks = sorted({k for k in (1, 10, 100, 1000, iwae_k) if k <= iwae_k})
-bound = np.array([vae.grouped_log_mean_exp(log_w, k).mean(axis=0) for k in ks])  # (len(ks), n)
-gain = bound[-1] - bound[0]  # per image: L_k - L_1 (L_1 from all k samples: a precise ELBO)
-# The full test set's -ELBO samples one z per image (analytic KL): its Monte Carlo variance per
-# image is that of the reconstruction term, measured from two independent draws on the subset.
-draws = [vae.elbo_terms(vae_bin.encoder, vae_bin.decoder, x_test_binary[subset], seed=seed + i,
-                        per_image=True)["reconstruction"] for i in (1, 2)]  # fmt: skip
-mc_var = np.mean((draws[0] - draws[1]) ** 2) / 2
-nll = bin_terms["neg_elbo"] - gain.mean()
-nll_stderr = np.sqrt(gain.var(ddof=1) / len(gain) + mc_var / len(x_test_binary))
+# (len(ks), n)
+bound = np.array([vae.grouped_log_mean_exp(log_w, k).mean(axis=0) for k in ks])
+# per image: L_k - L_1 (L_1 from all k samples: a precise ELBO)
+gain = bound[-1] - bound[0]
+# The full test set's -ELBO samples one z per image (analytic KL): its Monte Carlo
+# variance per image is that of the reconstruction term, measured from two independent
+# draws on the subset.
+draws = [
+    vae.elbo_terms(
+        vae_bin.encoder,
+        vae_bin.decoder,
+        x_test_binary[subset],
+        seed=seed + i,
+        per_image=True,
+    )["reconstruction"]
+    for i in (1, 2)
+]
+mc_var = vae.two_draw_variance(*draws)
+nll, nll_stderr = vae.nll_from_gain(
+    bin_terms["neg_elbo"], len(x_test_binary), gain, mc_var
+)
 
 # %%
 relative = bound - bound[0]  # (len(ks), n): the gain of L_k over L_1, image by image
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.errorbar(ks, relative.mean(axis=1), yerr=2 * relative.std(axis=1, ddof=1) / np.sqrt(len(subset)),
-            fmt="o-", capsize=3)  # fmt: skip
-ax.set(xscale="log", xlabel="importance samples k", ylabel="nats",
-       title=r"$\mathcal{L}_k - \mathcal{L}_1$, mean ± 2 s.e. over images")  # fmt: skip
+ax.errorbar(
+    ks,
+    relative.mean(axis=1),
+    yerr=2 * relative.std(axis=1, ddof=1) / np.sqrt(len(subset)),
+    fmt="o-",
+    capsize=3,
+)
+ax.set(
+    xscale="log",
+    xlabel="importance samples k",
+    ylabel="nats",
+    title=r"$\mathcal{L}_k - \mathcal{L}_1$, mean ± 2 s.e. over images",
+)
 plt.show()
 last_step = relative[-1] - relative[-2]  # per image: L_k - L_(previous k)
-results.add("binary.iwae_last_step", float(last_step.mean()),
-            f"{{:.2f}} ± {last_step.std(ddof=1) / np.sqrt(len(last_step)):.2f} nats from "
-            f"k = {ks[-2]:,} to {ks[-1]:,}")  # fmt: skip
+results.add(
+    "binary.iwae_last_step",
+    float(last_step.mean()),
+    f"{{:.2f}} ± {last_step.std(ddof=1) / np.sqrt(len(last_step)):.2f} nats from "
+    f"k = {ks[-2]:,} to {ks[-1]:,}",
+)
 print(
     f"IWAE (k={iwae_k:,}) gain over the ELBO on {iwae_images} test images: "
     f"{gain.mean():.2f} ± {gain.std(ddof=1) / np.sqrt(len(gain)):.2f} nats"
 )
 print(
     f"-log p(x) on the test set: {bin_terms['neg_elbo']:.2f} - {gain.mean():.2f} = "
-    f"{nll:.2f} ± {nll_stderr:.2f} nats (standard error: subset sampling and Monte Carlo)"
+    f"{nll:.2f} ± {nll_stderr:.2f} nats "
+    "(standard error: subset sampling and Monte Carlo)"
 )
 
 # %% [markdown]
@@ -518,7 +743,7 @@ print(
 # %%
 @tf.function
 def elbo_samples(decoder, x, mean, log_var, n_samples):
-    """Per-image ELBO estimates from n_samples z ~ N(mean, exp(log_var)): (n_samples, n)."""
+    """Per-image ELBO estimates, n_samples z ~ N(mean, exp(log_var)): (n_samples, n)."""
     eps = tf.random.normal((n_samples, *mean.shape))
     z = mean + tf.exp(0.5 * log_var) * eps  # (s, n, d)
     logits = decoder(tf.reshape(z, (-1, mean.shape[1])))  # (s*n, 28, 28)
@@ -528,7 +753,7 @@ def elbo_samples(decoder, x, mean, log_var, n_samples):
 
 
 def optimise_q(decoder, x, mean, log_var, steps, n_samples=8):
-    """Maximise each image's ELBO over its own (mean, log_var), from the encoder's values."""
+    """Maximise each image's ELBO over its own (mean, log_var), from the encoder's."""
     mean, log_var = keras.Variable(mean), keras.Variable(log_var)
     optimizer = keras.optimizers.Adam(1e-2)
     optimizer.build([mean, log_var])
@@ -536,9 +761,13 @@ def optimise_q(decoder, x, mean, log_var, steps, n_samples=8):
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            elbo = elbo_samples(decoder, x, mean.value, log_var.value, n_samples)  # (s, n)
-            loss = -tf.reduce_sum(tf.reduce_mean(elbo, axis=0))  # images are independent
-        optimizer.apply(tape.gradient(loss, [mean.value, log_var.value]), [mean, log_var])
+            # (s, n)
+            elbo = elbo_samples(decoder, x, mean.value, log_var.value, n_samples)
+            # images are independent
+            loss = -tf.reduce_sum(tf.reduce_mean(elbo, axis=0))
+        optimizer.apply(
+            tape.gradient(loss, [mean.value, log_var.value]), [mean, log_var]
+        )
 
     for _ in range(steps):
         step()
@@ -546,8 +775,11 @@ def optimise_q(decoder, x, mean, log_var, steps, n_samples=8):
 
 
 def precise_elbo(decoder, x, mean, log_var, n_samples=400, chunk=50):
-    """Per-image ELBO averaged over n_samples draws (in chunks, to bound memory): (n,)."""
-    draws = [elbo_samples(decoder, x, mean, log_var, chunk) for _ in range(n_samples // chunk)]
+    """Per-image ELBO over n_samples draws (in chunks, to bound memory): (n,)."""
+    draws = [
+        elbo_samples(decoder, x, mean, log_var, chunk)
+        for _ in range(n_samples // chunk)
+    ]
     return np.concatenate([d.numpy() for d in draws]).mean(axis=0)
 
 
@@ -556,15 +788,22 @@ x_gap = tf.constant(x_test_binary[subset[:gap_images]])  # subset is in random o
 enc_mean, enc_log_var = vae_bin.encoder(x_gap)
 elbo_encoder = precise_elbo(vae_bin.decoder, x_gap, enc_mean, enc_log_var)
 half = optimise_q(vae_bin.decoder, x_gap, enc_mean, enc_log_var, gap_steps // 2)
-best = optimise_q(vae_bin.decoder, x_gap, *half, gap_steps - gap_steps // 2)  # continue from half
+# continue from half
+best = optimise_q(vae_bin.decoder, x_gap, *half, gap_steps - gap_steps // 2)
 elbo_half, elbo_best = (precise_elbo(vae_bin.decoder, x_gap, *q) for q in (half, best))
 log_px_gap = bound[-1][:gap_images]  # the IWAE estimate of the same images
-gaps = {"amortisation_gap_half": elbo_half - elbo_encoder, "amortisation_gap": elbo_best - elbo_encoder,
-        "approximation_gap": log_px_gap - elbo_best}  # fmt: skip
+gaps = {
+    "amortisation_gap_half": elbo_half - elbo_encoder,
+    "amortisation_gap": elbo_best - elbo_encoder,
+    "approximation_gap": log_px_gap - elbo_best,
+}
 for name, gap in gaps.items():
     sem = gap.std(ddof=1) / np.sqrt(len(gap))
     results.add(f"binary.{name}", float(gap.mean()), f"{{:.2f}} ± {sem:.2f}")
-    print(f"{name}: {gap.mean():.2f} ± {sem:.2f} nats (mean ± s.e. over {len(gap)} images)")
+    print(
+        f"{name}: {gap.mean():.2f} ± {sem:.2f} nats "
+        f"(mean ± s.e. over {len(gap)} images)"
+    )
 
 # %% [markdown]
 # Optimising $q$ image by image raised the ELBO by {glue:}`binary.amortisation_gap` nats after
@@ -587,12 +826,18 @@ for name, gap in gaps.items():
 # itself in reconstruction.
 
 # %%
-panels = {"-ELBO (validation)": ["val_neg_elbo"], "reconstruction": ["val_reconstruction"],
-          "KL": ["val_kl"]}  # fmt: skip
-results.add("binary.kl_first", log_bin.column("val_kl")[0], "{:.1f}")
-results.add("binary.kl_last", log_bin.column("val_kl")[-1], "{:.1f}")
-for title, log in (("grey levels: cross-entropy", log_grey), ("binarized: likelihood", log_bin)):
-    fig = plotting.training_curves({title: log.records}, panels)
+panels = {
+    "-ELBO (validation)": ["val_neg_elbo"],
+    "reconstruction": ["val_reconstruction"],
+    "KL": ["val_kl"],
+}
+results.add("binary.kl_first", run_bin.column("val_kl")[0], "{:.1f}")
+results.add("binary.kl_last", run_bin.column("val_kl")[-1], "{:.1f}")
+for title, run in (
+    ("grey levels: cross-entropy", run_grey),
+    ("binarized: likelihood", run_bin),
+):
+    fig = plotting.training_curves({title: run.records}, panels)
     fig.suptitle(title, y=1.02)
     plt.show()
 
@@ -600,42 +845,65 @@ for title, log in (("grey levels: cross-entropy", log_grey), ("binarized: likeli
 # ## The numbers
 
 # %%
-val_curve = log_bin.column("val_neg_elbo")
+val_curve = run_bin.column("val_neg_elbo")
 best_epoch = int(np.argmin(val_curve)) + 1
 tail = max(2, len(val_curve) // 5)  # the last fifth of the epochs
-late_drop = float(val_curve[-tail] - val_curve[-1])  # nats the validation -ELBO still fell
-# Each point is a one-sample -ELBO over 5,000 validation images, with the same noise draws every
-# epoch; its Monte Carlo standard error says how much of a small drop could be noise.
+# nats the validation -ELBO still fell
+late_drop = float(val_curve[-tail] - val_curve[-1])
+# Each point is a one-sample -ELBO over 5,000 validation images, with the same noise
+# draws every epoch; its Monte Carlo standard error says how much of a small drop could
+# be noise.
 val_se = float(np.sqrt(mc_var / 5000))
-iwae_reference = 86.76  # IWAE paper, Table 1: VAE, 1 stochastic layer, k=1 training, 3,280 passes
+# IWAE paper, Table 1: VAE, 1 stochastic layer, k=1 training, 3,280 passes
+iwae_reference = 86.76
 epochs_reference = 3280
 weights_reference = (784 * 200 + 200) + (200 * 200 + 200) + (200 * 100 + 100)  # encoder
 weights_reference += (50 * 200 + 200) + (200 * 200 + 200) + (200 * 784 + 784)  # decoder
 weights_ours = vae_bin.encoder.count_params() + vae_bin.decoder.count_params()
-runtime.show_table([
-    {"": "test -ELBO, z sampled (nats)", "grey levels": grey_terms["neg_elbo"],
-     "binarized": bin_terms["neg_elbo"]},
-    {"": "reconstruction", "grey levels": grey_terms["reconstruction"],
-     "binarized": bin_terms["reconstruction"]},
-    {"": "KL", "grey levels": grey_terms["kl"], "binarized": bin_terms["kl"]},
-    {"": f"-log p(x), IWAE k={iwae_k}", "grey levels": "(not a likelihood)", "binarized": nll},
-    {"": f"active units (of {latent_dim})", "grey levels": grey_active, "binarized": bin_active},
-    {"": "epochs, training seconds", "grey levels": f"{epochs_grey}, {log_grey.seconds:.0f}",
-     "binarized": f"{epochs_binary}, {log_bin.seconds:.0f}"},
-], floatfmt="{:.2f}")  # fmt: skip
+show.table(
+    [
+        {
+            "": "test -ELBO, z sampled (nats)",
+            "grey levels": grey_terms["neg_elbo"],
+            "binarized": bin_terms["neg_elbo"],
+        },
+        {
+            "": "reconstruction",
+            "grey levels": grey_terms["reconstruction"],
+            "binarized": bin_terms["reconstruction"],
+        },
+        {"": "KL", "grey levels": grey_terms["kl"], "binarized": bin_terms["kl"]},
+        {
+            "": f"-log p(x), IWAE k={iwae_k}",
+            "grey levels": "(not a likelihood)",
+            "binarized": nll,
+        },
+        {
+            "": f"active units (of {latent_dim})",
+            "grey levels": grey_active,
+            "binarized": bin_active,
+        },
+        {
+            "": "epochs, training seconds",
+            "grey levels": f"{epochs_grey}, {run_grey.seconds:.0f}",
+            "binarized": f"{epochs_binary}, {run_bin.seconds:.0f}",
+        },
+    ],
+    floatfmt="{:.2f}",
+)
 
 # %%
 for key, value in grey_terms.items():
     results.add(f"grey.{key}", value, "{:.1f}")
 results.add("grey.entropy_floor", grey_floor, "{:.1f}")
-results.add("grey.epochs", len(log_grey.records))
-results.add("grey.train_seconds", log_grey.seconds, "{:.0f}")
+results.add("grey.epochs", len(run_grey.records))
+results.add("grey.train_seconds", run_grey.seconds, "{:.0f}")
 for key, value in bin_terms.items():
     results.add(f"binary.{key}", value, "{:.1f}")
 results.add("binary.active_units", bin_active)
-results.add("binary.epochs", len(log_bin.records))
+results.add("binary.epochs", len(run_bin.records))
 results.add("binary.best_val_epoch", best_epoch)
-results.add("binary.train_seconds", log_bin.seconds, "{:.0f}")
+results.add("binary.train_seconds", run_bin.seconds, "{:.0f}")
 results.add("binary.iwae_nll", float(nll), f"{{:.1f}} ± {nll_stderr:.2f}")
 results.add("binary.iwae_nll_stderr", float(nll_stderr), "{:.2f}")
 results.add("binary.iwae_k", iwae_k, "{:,}")
@@ -650,19 +918,25 @@ results.add(
 )
 
 # %%
-results.add("binary.iwae_vs_paper", float(nll - iwae_reference), f"{{:+.1f}} ± {nll_stderr:.2f}")
+vs_paper = float(nll - iwae_reference)
+results.add("binary.iwae_vs_paper", vs_paper, f"{{:+.1f}} ± {nll_stderr:.2f}")
 results.add("binary.late_drop", late_drop, f"{{:.2f}} (noise level ± {val_se:.2f})")
 results.add("binary.late_epochs", tail - 1)
 results.add(
-    "binary.budget_verdict", late_drop,
-    "was still falling at the end, so a longer schedule may narrow the gap" if late_drop > 2 * val_se
-    else "had levelled off within noise, so more passes of this schedule would buy little",
-)  # fmt: skip
-results.add("binary.paper_epoch_ratio", epochs_reference / len(log_bin.records), "{:,.0f}")
+    "binary.budget_verdict",
+    late_drop,
+    "was still falling at the end, so a longer schedule may narrow the gap"
+    if late_drop > 2 * val_se
+    else "had levelled off within noise, "
+    "so more passes of this schedule would buy little",
+)
+results.add(
+    "binary.paper_epoch_ratio", epochs_reference / len(run_bin.records), "{:,.0f}"
+)
 results.add("binary.weights", weights_ours, "{:,}")
 results.add("binary.weights_reference", weights_reference, "{:,}")
-results.add("vae_2d.epochs", len(log_2d.records), glue_it=False)
-results.add("vae_2d.train_seconds", log_2d.seconds, glue_it=False)
+results.add("vae_2d.epochs", len(run_2d.records), glue_it=False)
+results.add("vae_2d.train_seconds", run_2d.seconds, glue_it=False)
 results.add("reference_iwae_paper_vae_nats", iwae_reference, glue_it=False)
 results.add("latent_dim", latent_dim)
 results.add("hidden", f"{hidden[0]}-{hidden[1]}")

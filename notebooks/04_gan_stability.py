@@ -35,14 +35,16 @@ import subprocess
 import sys
 
 PACKAGE = "vaegan-utils @ git+https://github.com/vaegan-book/vaegan-book"
-if "google.colab" in sys.modules:  # Colab only: install the book's package, keep Colab's TF
+# Colab only: install the book's package, keep Colab's TF
+if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 
 # %% tags=["parameters"]
 quick = False  # True: a short run for CI
 seeds = [0, 1, 2, 3, 4]  # every arm is trained once per seed
 output_dir = "outputs/04_gan_stability"
-retrain = False  # False: reuse finished runs with the same settings and code from output_dir
+# False: reuse finished runs with the same settings and code from output_dir
+retrain = False
 steps = 600  # training steps per run
 eval_every = 200  # steps between evaluations
 eval_samples = 2000  # generated digits scored at each evaluation
@@ -51,22 +53,33 @@ latent_dim = 64
 g_width = 32
 d_width = 32
 learning_rate = 5e-4
-ema = 0.999  # we sample from the moving average of G's weights, as chapter 3 does
+ema = 0.999  # decay of the EMA generator we sample from, as chapter 3 does
 
 # %%
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-
-from vaegan_utils import data, evaluation, gan, plotting, runtime, training
+from vaegan_utils import (
+    data,
+    evaluation,
+    gan,
+    intervals,
+    pipelines,
+    plotting,
+    reporting,
+    runtime,
+    show,
+    training,
+)
 
 runtime.configure_logging()
 runtime.set_seed(seeds[0])  # each run reseeds with its own seed
 out = runtime.output_dir(output_dir)
 if quick:
     seeds, steps, eval_every, eval_samples = [0, 1], 50, 50, 500
-    g_width, d_width, batch_size = 8, 8, 16  # 14 runs in CI: each run's start-up dominates
-results = runtime.Results(
+    # 14 runs in CI: each run's start-up dominates
+    g_width, d_width, batch_size = 8, 8, 16
+results = reporting.Results(
     out / "metrics.json", quick=quick, seeds=seeds, steps=steps, eval_every=eval_every
 )
 print(runtime.run_card(seed=seeds[0], quick=quick))
@@ -75,8 +88,8 @@ print(runtime.run_card(seed=seeds[0], quick=quick))
 # ## The arms
 #
 # The **baseline** is chapter 3's recipe: batch norm in both players, no balance rule, the
-# non-saturating loss $-\log D(G(z))$, sampling from the moving average of $G$'s weights. Seven
-# arms in all, each a cell of one of two 2 × 2 designs (or the seed's literal rule):
+# non-saturating loss $-\log D(G(z))$, sampling from the EMA generator (an exponential moving
+# average of $G$'s weights). Seven arms in all, each a cell of one of two 2 × 2 designs (or the seed's literal rule):
 #
 # | | rule off | rule on (D's loss averaged) |
 # |---|---|---|
@@ -89,7 +102,12 @@ print(runtime.run_card(seed=seeds[0], quick=quick))
 # which player).
 
 # %%
-BASELINE = {"batch_norm": True, "balance": False, "saturating": False, "summed_d_loss": False}
+BASELINE = {
+    "batch_norm": True,
+    "balance": False,
+    "saturating": False,
+    "summed_d_loss": False,
+}
 ARMS = {
     "baseline": {},
     "rule": {"balance": True},
@@ -104,7 +122,7 @@ ARMS = {
 # ## One run
 #
 # A run builds both players with its seed, trains them for `steps` steps and, every `eval_every`
-# steps, scores `eval_samples` fresh samples of the averaged generator with chapter 3's protocol
+# steps, scores `eval_samples` fresh samples of the EMA generator with chapter 3's protocol
 # (score, Fréchet distance to the first 5,000 test digits, the share of each digit) and the
 # **sample spread**, the per-pixel standard deviation across samples, near 0 when every code gives
 # the same image. The train step logs the norm of $G$'s gradient and how often each player paused.
@@ -112,8 +130,11 @@ ARMS = {
 # %%
 mnist = data.load_mnist()
 scorer = evaluation.Scorer.from_real(mnist.x_test[:5000])
-real = scorer.score_record(mnist.x_test[5000 : 5000 + eval_samples])  # the other test half
-train_pick = np.random.default_rng(seeds[0]).permutation(len(mnist.x_train))[:eval_samples]
+# the other test half
+real = scorer.score_record(mnist.x_test[5000 : 5000 + eval_samples])
+train_pick = np.random.default_rng(seeds[0]).permutation(len(mnist.x_train))[
+    :eval_samples
+]
 real_train = scorer.score_record(mnist.x_train[train_pick])  # training digits, same n
 real_spread = float(mnist.x_train[train_pick].std(0).mean())
 
@@ -127,57 +148,91 @@ def slug(arm):
 
 
 def train_run(arm, seed):
-    """Train one arm with one seed (or reuse the same finished run); return the model and log."""
+    """Train one arm with one seed (or reuse the same finished run): (model, run)."""
     switches = {**BASELINE, **ARMS[arm]}
     runtime.set_seed(seed)
     generator = gan.build_generator(
         latent_dim, 28, width=g_width, batch_norm=switches["batch_norm"]
     )
-    discriminator = gan.build_discriminator(28, width=d_width, batch_norm=switches["batch_norm"])
-    model = gan.GAN(generator, discriminator, latent_dim, balance=switches["balance"],
-                    saturating=switches["saturating"], summed_d_loss=switches["summed_d_loss"],
-                    ema=ema, seed=seed)  # fmt: skip
-    model.compile(learning_rate=learning_rate)  # Adam with beta_1 = 0.5 for both players
+    discriminator = gan.build_discriminator(
+        28, width=d_width, batch_norm=switches["batch_norm"]
+    )
+    model = gan.GAN(
+        generator,
+        discriminator,
+        latent_dim,
+        balance=switches["balance"],
+        saturating=switches["saturating"],
+        summed_d_loss=switches["summed_d_loss"],
+        ema=ema,
+        seed=seed,
+    )
+    # Adam with beta_1 = 0.5 for both players
+    model.compile(learning_rate=learning_rate)
     sample_seed = keras.random.SeedGenerator(seed + 1)
 
     def evaluate(step):
-        samples = gan.sample(model.sampler, eval_samples, sample_seed)  # (n, 28, 28) in [0, 1]
+        # (n, 28, 28) in [0, 1]
+        samples = gan.sample(model.ema_generator, eval_samples, sample_seed)
         return {**scorer.score_record(samples), "spread": samples.std(0).mean()}
 
-    batches = training.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
-    shared = "batch_size latent_dim g_width d_width learning_rate ema eval_samples"
-    settings = {**switches, "seed": seed, **{name: globals()[name] for name in shared.split()}}
-    log = training.fit_gan(model, batches, steps, eval_every, out / "runs", f"{slug(arm)}_seed{seed}",
-                           evaluate, settings=settings, code=[gan, train_run], retrain=retrain)  # fmt: skip
-    return model, log
+    batches = pipelines.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
+    settings = {  # everything that shapes the run: a change retrains
+        **switches,
+        "seed": seed,
+        "batch_size": batch_size,
+        "latent_dim": latent_dim,
+        "g_width": g_width,
+        "d_width": d_width,
+        "learning_rate": learning_rate,
+        "ema": ema,
+        "eval_samples": eval_samples,
+    }
+    run = training.fit_gan(
+        model,
+        batches,
+        steps,
+        eval_every,
+        out / "runs",
+        f"{slug(arm)}_seed{seed}",
+        evaluate,
+        settings=settings,
+        code=[gan, train_run],
+        retrain=retrain,
+    )
+    return model, run
 
 
 # %% [markdown]
 # ## All runs
 
 # %%
-logs, models = {}, {}
+runs, models = {}, {}
 bar = training.progress_bar(len(ARMS) * len(seeds), "runs", unit="run")
 for arm in ARMS:
     for seed in seeds:
-        model, logs[arm, seed] = train_run(arm, seed)
+        model, runs[arm, seed] = train_run(arm, seed)
         if seed == seeds[0]:
             models[arm] = model
         bar.update()
 bar.close()
-train_seconds = sum(log.seconds for log in logs.values())
-print(f"{len(logs)} runs of {steps:,} steps: {train_seconds:.0f} s of training")
-eval_steps = np.arange(1, steps // eval_every + 1) * eval_every  # the evaluations after step 0
+train_seconds = sum(run.seconds for run in runs.values())
+print(f"{len(runs)} runs of {steps:,} steps: {train_seconds:.0f} s of training")
+# the evaluations after step 0
+eval_steps = np.arange(1, steps // eval_every + 1) * eval_every
 
 
 def curves(key, arms=ARMS):
     """``{arm: (seeds, evaluations) array}`` of one logged quantity, step 0 left out."""
-    return {a: np.array([logs[a, s].column(key)[-len(eval_steps) :] for s in seeds]) for a in arms}
+    return {
+        a: np.array([runs[a, s].column(key)[-len(eval_steps) :] for s in seeds])
+        for a in arms
+    }
 
 
 def final(arm, key):
-    """The last evaluation's value of ``key``, one per seed, in the order of ``seeds``."""
-    return np.array([logs[arm, s].records[-1][key] for s in seeds])
+    """The last evaluation's ``key``: one value per seed, in the order of ``seeds``."""
+    return np.array([runs[arm, s].records[-1][key] for s in seeds])
 
 
 # %% [markdown]
@@ -190,12 +245,19 @@ def final(arm, key):
 # %%
 designs = {
     "batch norm × rule": ["baseline", "rule", "no batch norm", "no batch norm + rule"],
-    "loss × rule (and the summed rule)": ["baseline", "rule", "saturating", "saturating + rule",
-                                          "rule, D's loss summed"],
-}  # fmt: skip
+    "loss × rule (and the summed rule)": [
+        "baseline",
+        "rule",
+        "saturating",
+        "saturating + rule",
+        "rule, D's loss summed",
+    ],
+}
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), sharey=True)
 for ax, (title, arms) in zip(axes, designs.items(), strict=True):
-    plotting.seed_bands(ax, eval_steps, curves("frechet", arms), "Fréchet distance", title)
+    plotting.seed_bands(
+        ax, eval_steps, curves("frechet", arms), "Fréchet distance", title
+    )
     ax.axhline(real["frechet"], color="black", linestyle="--")
     ax.axhline(real_train["frechet"], color="black", linestyle=":")
     ax.set_yscale("log")
@@ -222,55 +284,92 @@ def log_frechet(arm):
 
 
 contrasts = {  # name -> (paired differences of log Fréchet, one per seed; kind)
-    **{f"{arm} vs baseline": (log_frechet(arm) - log_frechet("baseline"), "arm")
-       for arm in ARMS if arm != "baseline"},
-    "summed vs averaged rule": (log_frechet("rule, D's loss summed") - log_frechet("rule"), "arm"),
-    "no batch norm + rule vs rule": (log_frechet("no batch norm + rule") - log_frechet("rule"), "arm"),
-    "saturating + rule vs rule": (log_frechet("saturating + rule") - log_frechet("rule"), "arm"),
-    "batch norm x rule": ((log_frechet("no batch norm + rule") - log_frechet("no batch norm"))
-                          - (log_frechet("rule") - log_frechet("baseline")), "interaction"),
-    "loss x rule": ((log_frechet("saturating + rule") - log_frechet("saturating"))
-                    - (log_frechet("rule") - log_frechet("baseline")), "interaction"),
-}  # fmt: skip
-intervals, words = {}, {}
+    **{
+        f"{arm} vs baseline": (log_frechet(arm) - log_frechet("baseline"), "arm")
+        for arm in ARMS
+        if arm != "baseline"
+    },
+    "summed vs averaged rule": (
+        log_frechet("rule, D's loss summed") - log_frechet("rule"),
+        "arm",
+    ),
+    "no batch norm + rule vs rule": (
+        log_frechet("no batch norm + rule") - log_frechet("rule"),
+        "arm",
+    ),
+    "saturating + rule vs rule": (
+        log_frechet("saturating + rule") - log_frechet("rule"),
+        "arm",
+    ),
+    "batch norm x rule": (
+        (log_frechet("no batch norm + rule") - log_frechet("no batch norm"))
+        - (log_frechet("rule") - log_frechet("baseline")),
+        "interaction",
+    ),
+    "loss x rule": (
+        (log_frechet("saturating + rule") - log_frechet("saturating"))
+        - (log_frechet("rule") - log_frechet("baseline")),
+        "interaction",
+    ),
+}
+verdicts, words = {}, {}
 for name, (diffs, kind) in contrasts.items():
-    intervals[name] = evaluation.paired_interval(diffs)  # t-interval over seeds, ddof = 1
+    verdicts[name] = intervals.paired_interval(diffs)  # t-interval over seeds, ddof = 1
     if kind == "arm":  # lower Fréchet is better
-        words[name] = intervals[name].word(above="worse", below="better")
+        words[name] = verdicts[name].word(above="worse", below="better")
     else:
-        interact = intervals[name].word() != "no measurable difference"
+        interact = verdicts[name].word() != "no measurable difference"
         words[name] = "the two interact" if interact else "no measurable interaction"
 
 fig, ax = plt.subplots(figsize=(8, 4.5))
 names = list(contrasts)
 for row, name in enumerate(names):
-    i = intervals[name]
+    i = verdicts[name]
     color = "tab:red" if i.low > 0 else "tab:green" if i.high < 0 else "grey"
     if contrasts[name][1] == "interaction":  # away from 1: the two interact
         color = "grey" if i.low <= 0 <= i.high else "tab:purple"
-    ax.errorbar(np.exp(i.mean), row, xerr=[[np.exp(i.mean) - np.exp(i.low)],
-                [np.exp(i.high) - np.exp(i.mean)]], fmt="o", color=color, capsize=3)  # fmt: skip
-    ax.plot(np.exp(contrasts[name][0]), np.full(len(seeds), row + 0.25), ".", color="black",
-            markersize=3)  # one dot per seed  # fmt: skip
+    ax.errorbar(
+        np.exp(i.mean),
+        row,
+        xerr=[[np.exp(i.mean) - np.exp(i.low)], [np.exp(i.high) - np.exp(i.mean)]],
+        fmt="o",
+        color=color,
+        capsize=3,
+    )
+    ax.plot(
+        np.exp(contrasts[name][0]),
+        np.full(len(seeds), row + 0.25),
+        ".",
+        color="black",
+        markersize=3,
+    )  # one dot per seed
 ax.axvline(1.0, color="black", linewidth=0.8)
 ax.set_xscale("log")
-ax.set(yticks=range(len(names)), yticklabels=names, xlabel="ratio of final Fréchet distances "
-       "(mean over seeds, 95% t-interval)")  # fmt: skip
+ax.set(
+    yticks=range(len(names)),
+    yticklabels=names,
+    xlabel="ratio of final Fréchet distances (mean over seeds, 95% t-interval)",
+)
 ax.invert_yaxis()
 fig.tight_layout()
 plt.show()
 
 # %%
 rows = []
-for name, i in intervals.items():
-    rows.append({"contrast": name, "Fréchet ratio": f"{np.exp(i.mean):.2f}",
-                 "95% interval": f"{np.exp(i.low):.2f} to {np.exp(i.high):.2f}",
-                 "verdict": words[name]})  # fmt: skip
+for name, i in verdicts.items():
+    rows.append(
+        {
+            "contrast": name,
+            "Fréchet ratio": f"{np.exp(i.mean):.2f}",
+            "95% interval": f"{np.exp(i.low):.2f} to {np.exp(i.high):.2f}",
+            "verdict": words[name],
+        }
+    )
     key = f"contrast.{slug(name.replace(' vs ', ' '))}"
     results.add(f"{key}.ratio", float(np.exp(i.mean)), "{:.2f}")
     results.add(f"{key}.interval", f"{np.exp(i.low):.2f} to {np.exp(i.high):.2f}")
     results.add(f"{key}.verdict", words[name])
-runtime.show_table(rows)
+show.table(rows)
 
 # %% [markdown]
 # ## Pauses, gradients and stalls
@@ -280,48 +379,81 @@ runtime.show_table(rows)
 # image (spread below a tenth of real digits').
 
 # %%
-real_row = {"arm": "real digits (other test half)", "score": f"{real['score']:.2f}",
-            "Fréchet": f"{real['frechet']:.1f}", "rarest digit (%)":
-            f"{100 * real['min_class_fraction']:.1f}", "spread": f"{real_spread:.3f}"}  # fmt: skip
+real_row = {
+    "arm": "real digits (other test half)",
+    "score": f"{real['score']:.2f}",
+    "Fréchet": f"{real['frechet']:.1f}",
+    "rarest digit (%)": f"{100 * real['min_class_fraction']:.1f}",
+    "spread": f"{real_spread:.3f}",
+    **dict.fromkeys(("D paused (%)", "G paused (%)", "‖∇G‖ median", "stuck"), "—"),
+}
+
+
+def spread_text(values, fmt):
+    """``"mean (lowest–highest)"`` of per-seed values."""
+    return f"{values.mean():{fmt}} ({values.min():{fmt}}–{values.max():{fmt}})"
+
+
 rows, paused = [], {}
 for arm in ARMS:
-    d_paused = np.array([logs[arm, s].column("train_d_paused").mean() for s in seeds])
-    g_paused = np.array([logs[arm, s].column("train_g_paused").mean() for s in seeds])
+    d_paused = np.array([runs[arm, s].column("train_d_paused").mean() for s in seeds])
+    g_paused = np.array([runs[arm, s].column("train_g_paused").mean() for s in seeds])
     stuck = int(np.sum(final(arm, "spread") < 0.1 * real_spread))
     grad = np.median(curves("train_g_grad_norm")[arm])
     paused[arm] = (d_paused, g_paused)
-    rows.append({"arm": arm, "score": f"{final(arm, 'score').mean():.2f}",
-                 "Fréchet": f"{np.exp(log_frechet(arm).mean()):.1f}",
-                 "rarest digit (%)": f"{100 * final(arm, 'min_class_fraction').mean():.1f}",
-                 "spread": f"{final(arm, 'spread').mean():.3f}",
-                 "D paused (%)": f"{100 * d_paused.mean():.0f} ({100 * d_paused.min():.0f}–{100 * d_paused.max():.0f})",
-                 "G paused (%)": f"{100 * g_paused.mean():.1f} ({100 * g_paused.min():.1f}–{100 * g_paused.max():.1f})",
-                 "‖∇G‖ median": f"{grad:.2g}", "stuck": f"{stuck} of {len(seeds)}"})  # fmt: skip
+    rows.append(
+        {
+            "arm": arm,
+            "score": f"{final(arm, 'score').mean():.2f}",
+            "Fréchet": f"{np.exp(log_frechet(arm).mean()):.1f}",
+            "rarest digit (%)": f"{100 * final(arm, 'min_class_fraction').mean():.1f}",
+            "spread": f"{final(arm, 'spread').mean():.3f}",
+            "D paused (%)": spread_text(100 * d_paused, ".0f"),
+            "G paused (%)": spread_text(100 * g_paused, ".1f"),
+            "‖∇G‖ median": f"{grad:.2g}",
+            "stuck": f"{stuck} of {len(seeds)}",
+        }
+    )
     key = f"arms.{slug(arm)}"
     results.add(f"{key}.settings", {**BASELINE, **ARMS[arm]}, glue_it=False)
     for name in ("score", "frechet", "min_class_fraction", "spread"):
         results.add(f"{key}.final_{name}", final(arm, name).tolist(), glue_it=False)
-    start = [logs[arm, s].records[0]["frechet"] for s in seeds]  # step 0, before training
+    # step 0, before training
+    start = [runs[arm, s].records[0]["frechet"] for s in seeds]
     results.add(f"{key}.start_frechet", start, glue_it=False)
-    results.add(f"{key}.g_grad_norm", curves("train_g_grad_norm")[arm].tolist(), glue_it=False)
+    results.add(
+        f"{key}.g_grad_norm", curves("train_g_grad_norm")[arm].tolist(), glue_it=False
+    )
     results.add(f"{key}.d_paused", float(d_paused.mean()), "{:.0%}")
     results.add(f"{key}.g_paused", float(g_paused.mean()), "{:.1%}")
     results.add(f"{key}.stuck", stuck, f"{{}} of {len(seeds)}")
     results.add(f"{key}.grad_median", float(grad), "{:.2g}")
-runtime.show_table(rows + [real_row])
+show.table(rows + [real_row])
 
 # %% [markdown]
 # Lines: mean over seeds; bands: lowest to highest seed.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
-plotting.seed_bands(axes[0], eval_steps, curves("train_g_grad_norm"), "‖∇G‖", "G's gradient norm")
+plotting.seed_bands(
+    axes[0], eval_steps, curves("train_g_grad_norm"), "‖∇G‖", "G's gradient norm"
+)
 axes[0].set_yscale("log")
 rule_arms = [arm for arm in ARMS if ARMS[arm].get("balance")]
-plotting.seed_bands(axes[1], eval_steps, {a: 100 * c for a, c in curves("train_d_paused", rule_arms).items()},
-                    "% of steps", "D paused")  # fmt: skip
-plotting.seed_bands(axes[2], eval_steps, {a: 100 * c for a, c in curves("train_g_paused", rule_arms).items()},
-                    "% of steps", "G paused")  # fmt: skip
+plotting.seed_bands(
+    axes[1],
+    eval_steps,
+    {a: 100 * c for a, c in curves("train_d_paused", rule_arms).items()},
+    "% of steps",
+    "D paused",
+)
+plotting.seed_bands(
+    axes[2],
+    eval_steps,
+    {a: 100 * c for a, c in curves("train_g_paused", rule_arms).items()},
+    "% of steps",
+    "G paused",
+)
 axes[0].legend(fontsize="x-small")
 axes[1].legend(fontsize="x-small")
 fig.tight_layout()
@@ -338,22 +470,35 @@ plt.show()
 rare_rows = []
 for arm in ARMS:
     share = 100 * final(arm, "min_class_fraction")
-    alone = evaluation.paired_interval(share)  # one-sample t-interval of the mean
-    row = {"arm": arm, "rarest digit (%)": f"{alone:.1f}"}
+    alone = intervals.paired_interval(share)  # one-sample t-interval of the mean
+    row = {
+        "arm": arm,
+        "rarest digit (%)": f"{alone:.1f}",
+        "vs baseline (points)": "—",
+        "verdict": "—",
+    }
     if arm != "baseline":
-        diff = evaluation.paired_interval(share, 100 * final("baseline", "min_class_fraction"))
-        row |= {"vs baseline (points)": f"{diff:+.1f}", "verdict": diff.word("higher", "lower")}
-        results.add(f"arms.{slug(arm)}.rarest_vs_baseline", diff.word("higher", "lower"))
+        diff = intervals.paired_interval(
+            share, 100 * final("baseline", "min_class_fraction")
+        )
+        row |= {
+            "vs baseline (points)": f"{diff:+.1f}",
+            "verdict": diff.word("higher", "lower"),
+        }
+        results.add(
+            f"arms.{slug(arm)}.rarest_vs_baseline", diff.word("higher", "lower")
+        )
     results.add(f"arms.{slug(arm)}.rarest", alone.mean / 100, "{:.1%}")
     rare_rows.append(row)
-runtime.show_table(rare_rows)
+show.table(rare_rows)
 results.add("real_rarest", real["min_class_fraction"], "{:.1%}")
 results.add("real_train_rarest", real_train["min_class_fraction"], "{:.1%}")
 
 # %%
 fig, axes = plt.subplots(1, len(ARMS), figsize=(2.4 * len(ARMS), 2.6), sharey=True)
 for ax, arm in zip(axes, ARMS, strict=True):
-    fractions = 100 * np.stack([final(arm, f"class_{d}") for d in range(10)], axis=1)  # (seeds, 10)
+    # (seeds, 10)
+    fractions = 100 * np.stack([final(arm, f"class_{d}") for d in range(10)], axis=1)
     ax.bar(range(10), fractions.mean(0), color="lightgrey")
     for row in fractions:
         ax.plot(range(10), row, ".", color="black", markersize=3)
@@ -372,13 +517,15 @@ plt.show()
 # %%
 fig, axes = plt.subplots(1, len(ARMS), figsize=(2.4 * len(ARMS), 2.8))
 for ax, (arm, model) in zip(axes, models.items(), strict=True):
-    plotting.show_grid(gan.sample(model.sampler, 25, seed=seeds[0]), 5, 5, title=arm, ax=ax)
+    plotting.show_grid(
+        gan.sample(model.ema_generator, 25, seed=seeds[0]), 5, 5, title=arm, ax=ax
+    )
     ax.title.set_fontsize("small")
 fig.tight_layout()
 plt.show()
 
 # %%
-results.add("runs", len(logs))
+results.add("runs", len(runs))
 results.add("steps", steps, "{:,}")
 results.add("n_seeds", len(seeds))
 results.add("eval_samples", eval_samples, "{:,}")
@@ -389,19 +536,37 @@ results.add("real_frechet", real["frechet"], "{:.1f}")
 results.add("real_train_frechet", real_train["frechet"], "{:.1f}")
 results.add("base_frechet", float(np.exp(log_frechet("baseline").mean())), "{:.1f}")
 results.add("base_score", float(final("baseline", "score").mean()), "{:.2f}")
-results.add("n_contrasts", len(intervals))
+results.add("n_contrasts", len(verdicts))
 d_share, g_share = (float(np.mean(share)) for share in paused["rule"])
-results.add("rule_reading", f"with D's loss averaged the rule paused G in {g_share:.1%} of the steps "
-            f"against D's {d_share:.0%}: " + ("it acted almost only as a brake on D"
-            if g_share < d_share / 10 else "both sides paused"))  # fmt: skip
-results.add("contrasts", {name: [i.mean, i.low, i.high] for name, i in intervals.items()},
-            glue_it=False)  # fmt: skip
+results.add(
+    "rule_reading",
+    f"with D's loss averaged the rule paused G in {g_share:.1%} of the steps "
+    f"against D's {d_share:.0%}: "
+    + (
+        "it acted almost only as a brake on D"
+        if g_share < d_share / 10
+        else "both sides paused"
+    ),
+)
+results.add(
+    "contrasts",
+    {name: [i.mean, i.low, i.high] for name, i in verdicts.items()},
+    glue_it=False,
+)
 results.add("verdicts", words, glue_it=False)
-rare_reached = np.mean(final("baseline", "min_class_fraction")) >= 0.5 * real["min_class_fraction"]
+rare_reached = (
+    np.mean(final("baseline", "min_class_fraction")) >= 0.5 * real["min_class_fraction"]
+)
 results.add("collapse_judgeable", bool(rare_reached), glue_it=False)
-results.add("collapse_reading", "the baseline's rarest digit reached at least half the real share, "
-            "so a collapsed arm would stand out" if rare_reached else "the baseline's rarest digit "
-            "stayed below half the real share, so mode collapse cannot be judged at this budget")  # fmt: skip
+results.add(
+    "collapse_reading",
+    "the baseline's rarest digit reached at least half the real share, "
+    "so a collapsed arm would stand out"
+    if rare_reached
+    else "the baseline's rarest digit "
+    "stayed below half the real share, "
+    "so mode collapse cannot be judged at this budget",
+)
 
 # %% [markdown]
 # ## What the numbers say
