@@ -107,8 +107,9 @@ def test_a_table_never_drops_a_column() -> None:
 
 def test_table_cells_are_not_reparsed_as_numbers() -> None:
     """Formatted strings such as "+0.50" stay as written (tabulate would print 0.5)."""
-    text = show.table_markdown([{"change": "+0.50", "x": 0.123456}])
+    text = show.table_markdown([{"change": "+0.50", "x": 0.123456, "y": np.float32(89.20156)}])
     assert "+0.50" in text and "0.123" in text and "0.123456" not in text
+    assert "89.2" in text and "89.20156" not in text  # NumPy floats are formatted too
 
 
 def test_save_metrics_converts_numpy(tmp_path: Path) -> None:

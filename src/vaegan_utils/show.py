@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 def table_markdown(
     rows: list[dict[str, Any]],
     columns: list[str] | None = None,
-    floatfmt: str = ".3g",
+    floatfmt: str = "{:.3g}",
 ) -> str:
     """``rows`` (one dict per row) as a GitHub-flavoured Markdown table, by ``tabulate``.
 
-    The columns are ``columns`` or the first row's keys. Every row must have exactly these
-    keys: a missing or an extra one is a ``ValueError``, so a table never drops a column.
+    The columns are ``columns`` or the first row's keys; floats (NumPy's too) are written
+    with ``floatfmt`` (a ``str.format`` pattern), everything else as ``str``. Every row must
+    have exactly these keys: a missing or an extra one is a ``ValueError``, so a table never
+    drops a column.
     """
     from tabulate import tabulate
 
@@ -30,7 +34,8 @@ def table_markdown(
             )
 
     def cell(value: Any) -> str:
-        text = format(value, floatfmt) if isinstance(value, float) else str(value)
+        is_float = isinstance(value, float | np.floating)
+        text = floatfmt.format(float(value)) if is_float else str(value)
         return text.replace("|", "\\|")
 
     cells = [[cell(row[c]) for c in columns] for row in rows]
@@ -38,7 +43,7 @@ def table_markdown(
 
 
 def table(
-    rows: list[dict[str, Any]], columns: list[str] | None = None, floatfmt: str = ".3g"
+    rows: list[dict[str, Any]], columns: list[str] | None = None, floatfmt: str = "{:.3g}"
 ) -> None:
     """Display :func:`table_markdown` of ``rows``; the book renders it as an HTML table
     (``nb_render_markdown_format: gfm``)."""
