@@ -1,4 +1,4 @@
-"""vaegan_utils.evaluation: the score, the Fréchet distance, precision and recall, the classifier."""
+"""vaegan_utils.evaluation: score, Fréchet distance, precision and recall, the classifier."""
 
 from __future__ import annotations
 
