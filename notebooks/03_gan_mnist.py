@@ -795,13 +795,9 @@ settings = {  # everything that shapes the run: a change retrains
     "ema": ema,
     "n_eval": n_eval,
 }
-players = [
-    build_generator,
-    build_discriminator,
-    discriminator_loss,
-    generator_loss,
-    GAN,
-]
+# the code that shapes the run: a change retrains
+players = [build_generator, build_discriminator, discriminator_loss, generator_loss]
+players += [GAN, GANBase]
 run = training.fit_gan(
     model,
     batches,
@@ -1051,7 +1047,11 @@ print(
 # ## The generator, from its run directory
 #
 # `gan.load_generator` rebuilds the generator this notebook samples from — here the EMA generator —
-# from the run directory alone (its settings and weights), e.g. to use it in another notebook:
+# from the run directory alone (its settings and weights), e.g. to use it in another notebook.
+# It builds the players with the package's copy of this chapter's cells (`vaegan_utils.gan`,
+# also what chapters 4 and 5 train). A cell you edit here changes this notebook only; to make
+# the package follow, edit the chapter's source in a checkout and run `make format`
+# (`python -m tools.export`), which copies every cell marked `# exported to vaegan_utils.gan`.
 
 # %%
 loaded = gan.load_generator(out)

@@ -105,3 +105,27 @@ def test_notebook_parameters_reads_literals_only(tmp_path: Path) -> None:
     bad.write_text("# %%\nseed = 0\n")
     with pytest.raises(ValueError, match="tagged 'parameters'"):
         notebook_parameters(bad)
+
+
+def test_a_region_left_behind_by_its_chapter_is_an_error(copy_root: Path) -> None:
+    """Markers removed from 03 (or 03 renamed) must not leave gan.py's old code unchecked."""
+    notebook = copy_root / "notebooks" / "03_gan_mnist.py"
+    notebook.write_text(notebook.read_text().replace("# exported to vaegan_utils.gan\n", ""))
+    with pytest.raises(ValueError, match="no longer exports to it"):
+        export.stale_modules(copy_root)
+    assert export.main(["--check", "--root", str(copy_root)]) == 1
+
+
+def test_two_chapters_may_export_to_one_module(copy_root: Path) -> None:
+    """Each chapter has its own region; editing one leaves the other as it is."""
+    extra = copy_root / "notebooks" / "09_extra.py"
+    extra.write_text("# %%\n# exported to vaegan_utils.gan\ndef helper():\n    return 1\n")
+    module = copy_root / "src" / "vaegan_utils" / "gan.py"
+    begin = export.BEGIN.format(notebook="notebooks/09_extra.py")
+    end = export.END.format(notebook="notebooks/09_extra.py")
+    module.write_text(module.read_text() + f"\n\n{begin}\n{end}\n")
+    assert [path.name for path in export.stale_modules(copy_root)] == ["gan.py"]
+    assert export.main(["--root", str(copy_root)]) == 0
+    text = module.read_text()
+    assert "def helper():" in text and "class GAN(GANBase):" in text
+    assert export.stale_modules(copy_root) == []

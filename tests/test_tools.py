@@ -38,6 +38,24 @@ def test_make_test_stops_at_once_without_chromium_or_a_way_to_install_it(tmp_pat
     assert len(done.stderr.strip().splitlines()) == 1  # one line, the instruction
 
 
+def test_as_root_with_apt_get_the_guard_installs_chromium(tmp_path) -> None:
+    """Root with apt-get (CI, a fresh Debian machine): it installs Debian's chromium."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "apt-calls"
+    # A stand-in apt-get: records its arguments, and 'install' puts a chromium on the PATH.
+    (bin_dir / "apt-get").write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\n'
+        f'case "$*" in *install*) printf "#!/bin/sh\\n" > {bin_dir}/chromium; '
+        f"chmod +x {bin_dir}/chromium;; esac\n"
+    )
+    (bin_dir / "apt-get").chmod(0o755)
+    (bin_dir / "chmod").symlink_to(shutil.which("chmod"))
+    done = _guard(tmp_path, uid="0")
+    assert done.returncode == 0, done.stderr
+    assert calls.read_text().split("\n")[:2] == ["update -qq", "install -y -qq chromium"]
+
+
 def test_the_chromium_guard_accepts_a_given_browser(tmp_path) -> None:
     """Control: with $CHROMIUM set, nothing is installed and nothing stops."""
     done = _guard(tmp_path, uid="1000", CHROMIUM="/opt/chrome/chrome")

@@ -66,11 +66,15 @@ def test_fit_or_load_trains_then_reuses_the_same_run(tmp_path: Path, clock, capl
     assert not run.reused and run.trained_in == runtime.run_id()
     assert json.loads((tmp_path / "reg_log.json").read_text()) == run.records
 
+    # As if another notebook run had trained them: reuse names that run, not this one.
+    info_path = tmp_path / "reg_run.json"
+    info_path.write_text(info_path.read_text().replace(runtime.run_id(), "1a2b3c4d"))
     fresh, _ = _regression(seed=1)
     with caplog.at_level("INFO", logger="vaegan_utils"):
         loaded = training.fit_or_load(fresh, Exploding(), 3, tmp_path, "reg", settings=settings)
     assert loaded.reused and loaded.records == run.records and _weights_equal(model, fresh)
-    assert f"reused the weights trained in run {run.trained_in}" in caplog.text
+    assert loaded.trained_in == "1a2b3c4d"
+    assert "reused the weights trained in run 1a2b3c4d" in caplog.text
 
 
 def test_a_changed_setting_trains_afresh_and_says_why(tmp_path: Path, caplog) -> None:
@@ -202,13 +206,17 @@ def test_fit_or_load_resumes_an_interrupted_run(tmp_path: Path, clock) -> None:
     assert not (tmp_path / "reg.weights.h5").exists()
     assert (tmp_path / "reg_backup").exists()
 
+    # As if another notebook run had been interrupted: the resumed run keeps its id.
+    info_path = tmp_path / "reg_run.json"
+    info_path.write_text(info_path.read_text().replace(runtime.run_id(), "1a2b3c4d"))
     resumed, _ = _regression(seed=1)
     count = Count()
     run = training.fit_or_load(resumed, dataset, 4, tmp_path, "reg", callbacks=[count])
     assert count.epochs == [2, 3]  # the first two epochs came from the backup
     assert [r["epoch"] for r in run.records] == [1, 2, 3, 4]
     assert [r["seconds"] for r in run.records] == [1.0, 2.0, 3.0, 4.0]  # the clock goes on
-    assert run.trained_in == runtime.run_id()
+    assert run.trained_in == "1a2b3c4d"
+    assert json.loads(info_path.read_text())["trained_in"] == "1a2b3c4d"
 
     # A backup left by a run with other settings is not resumed.
     with pytest.raises(KeyboardInterrupt):
@@ -226,7 +234,7 @@ def test_fit_or_load_rejects_bad_epochs(tmp_path: Path) -> None:
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
-    return training._run_files(tmp_path, "reg")
+    return training.run_files(tmp_path, "reg")
 
 
 def _record(tmp_path: Path, wanted: dict, finished: bool, key: str = "trained_in") -> None:
@@ -260,3 +268,17 @@ def test_run_decision_alone(tmp_path: Path) -> None:
         "fresh",
         "a record written by an older version of this package",
     )
+
+
+def test_the_generated_train_vae_trains_and_logs(tmp_path: Path) -> None:
+    """Smoke test of chapter 02's train_vae as the package has it (benchmarks import it)."""
+    from vaegan_utils import vae
+
+    rng = np.random.default_rng(0)
+    images = rng.random((240, 28, 28)).astype(np.float32)
+    model, run = vae.train_vae(
+        "tiny", images[:200], images[200:], 2, (16,), 1, tmp_path, batch_size=50, seed=0
+    )
+    assert [record["epoch"] for record in run.records] == [1]
+    assert np.isfinite(run.records[0]["val_neg_elbo"]) and not run.reused
+    assert run.weights.exists() and tuple(model.encoder.output[0].shape) == (None, 2)

@@ -86,12 +86,6 @@ def test_diag_gaussian_log_prob_matches_scipy() -> None:
     np.testing.assert_allclose(to_numpy(vae.diag_gaussian_log_prob(z, mean, log_var)), expected)
 
 
-def test_log_mean_exp_matches_scipy_and_is_stable() -> None:
-    log_w = np.array([[1000.0, -5.0], [1001.0, -7.0], [999.0, -6.0]])
-    expected = special.logsumexp(log_w, axis=0) - np.log(3)
-    np.testing.assert_allclose(to_numpy(vae.log_mean_exp(log_w, axis=0)), expected)
-
-
 # -------------------------------------------------------------------------------- layers, models
 
 

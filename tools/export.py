@@ -15,8 +15,8 @@ Command line (from the repository root)::
     python -m tools.export          # rewrite every generated region from the chapters
     python -m tools.export --check  # exit 1, naming the stale modules, if any region is stale
 
-``make book``, ``make execute`` and the pre-commit hook run it; ``tests/test_export.py`` fails
-when a module is stale.
+``make book``, ``make execute`` and ``make format`` write the regions; ``make lint``, the
+pre-commit hook and ``tests/test_export.py`` fail when a module is stale.
 """
 
 from __future__ import annotations
@@ -69,9 +69,20 @@ def render(module_text: str, notebook: str, cells: list[str]) -> str:
     return "\n".join([*lines[: start + 1], *body, *lines[stop:]]) + "\n"
 
 
+#: A region's first line, whatever chapter it names.
+_ANY_BEGIN = re.compile(
+    "^" + re.escape(BEGIN).replace(re.escape("{notebook}"), "(?P<notebook>.+?)") + "$", re.M
+)
+
+
 def expected_modules(root: Path) -> dict[Path, str]:
-    """Every module that has generated code, with the text it should have now."""
+    """Every module that has generated code, with the text it should have now.
+
+    Raises ``ValueError`` for a region whose chapter no longer exports to its module (a
+    renamed chapter, or markers removed): its code would otherwise stay there, unchecked.
+    """
     modules: dict[Path, str] = {}
+    exports: set[tuple[Path, str]] = set()
     for py_path in sorted((root / "notebooks").glob("[0-9][0-9]_*.py")):
         notebook = py_path.relative_to(root).as_posix()
         for module, cells in exported_cells(py_path).items():
@@ -80,6 +91,15 @@ def expected_modules(root: Path) -> dict[Path, str]:
                 raise ValueError(f"{notebook} exports to vaegan_utils.{module}: no {path}")
             text = modules.get(path, path.read_text())
             modules[path] = render(text, notebook, cells)
+            exports.add((path, notebook))
+    for path in sorted((root / "src" / "vaegan_utils").glob("*.py")):
+        for match in _ANY_BEGIN.finditer(path.read_text()):
+            if (path, match["notebook"]) not in exports:
+                raise ValueError(
+                    f"{path.name} has code generated from {match['notebook']}, which no "
+                    "longer exports to it: restore the chapter's export markers, or delete "
+                    "the region"
+                )
     return modules
 
 
@@ -94,15 +114,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report stale modules")
     parser.add_argument("--root", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
-    if args.check:
-        stale = stale_modules(args.root)
+    try:
+        return _export(args.root, args.check)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _export(root: Path, check: bool) -> int:
+    if check:
+        stale = stale_modules(root)
         for path in stale:
-            print(f"{path.relative_to(args.root)} is stale: run python -m tools.export")
+            print(f"{path.relative_to(root)} is stale: run python -m tools.export")
         return 1 if stale else 0
-    for path, text in expected_modules(args.root).items():
+    for path, text in expected_modules(root).items():
         if path.read_text() != text:
             path.write_text(text)
-            print(f"wrote {path.relative_to(args.root)}")
+            print(f"wrote {path.relative_to(root)}")
     return 0
 
 

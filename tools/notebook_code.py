@@ -27,15 +27,15 @@ def notebook_parameters(py_path: str | Path) -> dict[str, Any]:
             assignments of literals to plain names.
     """
     py_path = Path(py_path)
-    _, cell = _parameters_cell(py_path, jupytext.read(py_path).cells)
+    cell = _parameters_cell(py_path, jupytext.read(py_path).cells)
     return _literal_values(py_path, cell.source)
 
 
-def _parameters_cell(py_path: Path, cells: list[Any]) -> tuple[int, Any]:
-    """The position and the cell of the one code cell tagged ``parameters``."""
+def _parameters_cell(py_path: Path, cells: list[Any]) -> Any:
+    """The one code cell tagged ``parameters``."""
     tagged = [
-        (index, cell)
-        for index, cell in enumerate(cells)
+        cell
+        for cell in cells
         if cell.cell_type == "code" and PARAMETERS_TAG in cell.metadata.get("tags", [])
     ]
     if len(tagged) != 1:

@@ -103,7 +103,7 @@ class GANBase(keras.Model):
 
 
 def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
-    """The generator a finished run samples from (the averaged one when the run used ``ema``),
+    """The generator a finished run samples from (the EMA generator when the run used ``ema``),
     rebuilt from its directory alone: the settings in ``{name}_run.json`` and the weights in
     ``{name}.weights.h5`` written by ``training.fit_gan``.
 
@@ -117,10 +117,11 @@ def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
             f"no finished run {name!r} in {directory} (need {run_path.name} and {weights.name}); "
             "train it first, or pass the output_dir and name the notebook used"
         )
-    run = json.loads(run_path.read_text())
-    if not run.get("finished"):
-        raise ValueError(f"run {run.get('run_id')} in {directory} did not finish; rerun it")
-    settings = run["fingerprint"]["settings"]
+    run_info = json.loads(run_path.read_text())
+    if not run_info.get("finished"):
+        trained_in = run_info.get("trained_in")
+        raise ValueError(f"run {trained_in} in {directory} did not finish; rerun it")
+    settings = run_info["fingerprint"]["settings"]
     missing = {"latent_dim", "g_width", "d_width"} - set(settings)
     if missing:
         raise ValueError(f"{run_path} lacks the settings {sorted(missing)} needed to rebuild G")

@@ -30,10 +30,11 @@ _RUN_ID = uuid.uuid4().hex[:8]
 
 
 def run_id() -> str:
-    """This session's run id: eight hex digits, drawn once per Python process (kernel).
+    """This notebook run's id: eight hex digits, drawn once per Python process (kernel).
 
-    Every model trained in the session, every log and metrics record it writes carry it, so a
-    notebook's stored outputs can be tied to the run that produced them.
+    The run card prints it, the weights trained in the run record it (``trained_in``), the
+    training log lines and ``metrics.json`` carry it, so a notebook's stored outputs can be tied
+    to the run that produced them.
     """
     return _RUN_ID
 

@@ -237,7 +237,9 @@ class Run:
         return self.log.series(key, x)
 
 
-def _run_files(directory: Path, name: str) -> dict[str, Path]:
+def run_files(directory: Path, name: str) -> dict[str, Path]:
+    """The files of run ``name`` in ``directory``: its weights, epoch log, run information
+    (fingerprint, ``trained_in``, ``finished``) and an interrupted run's backup."""
     return {
         "weights": directory / f"{name}.weights.h5",
         "log": directory / f"{name}_log.json",
@@ -257,42 +259,42 @@ def run_decision(
 ) -> tuple[str, str, dict | None]:
     """What :func:`fit_or_load` does with the files of run ``files`` for fingerprint ``wanted``.
 
-    Returns ``(action, reason, record)``: ``action`` is ``"reuse"`` (finished weights of the
+    Returns ``(action, reason, run_info)``: ``action`` is ``"reuse"`` (finished weights of the
     same run), ``"resume"`` (an interrupted run's backup of the same run) or ``"fresh"``;
-    ``reason`` says why a fresh run is needed ("" when nothing was there to reuse); ``record`` is
-    the stored run record for reuse and resume, else None.
+    ``reason`` says why a fresh run is needed ("" when nothing was there to reuse);
+    ``run_info`` is the stored run information for reuse and resume, else None.
     """
-    record = json.loads(files["run"].read_text()) if files["run"].exists() else None
+    run_info = json.loads(files["run"].read_text()) if files["run"].exists() else None
     reason = ""
     if retrain:
         reason = "retrain=True"
-    elif record is None and any(files[key].exists() for key in ("weights", "log", "backup")):
+    elif run_info is None and any(files[key].exists() for key in ("weights", "log", "backup")):
         reason = "no record of the settings the saved files were trained with"
-    elif record is not None and "trained_in" not in record:
+    elif run_info is not None and "trained_in" not in run_info:
         reason = "a record written by an older version of this package"
-    elif record is not None:
-        reason = describe_changes(record["fingerprint"], wanted)
-    if reason or record is None:
+    elif run_info is not None:
+        reason = describe_changes(run_info["fingerprint"], wanted)
+    if reason or run_info is None:
         return "fresh", reason, None
-    if record.get("finished") and files["weights"].exists():
-        return "reuse", "", record
+    if run_info.get("finished") and files["weights"].exists():
+        return "reuse", "", run_info
     if files["backup"].exists():
-        return "resume", "", record
+        return "resume", "", run_info
     return "fresh", "", None
 
 
 def load_finished(
     model: keras.Model,
     files: Mapping[str, Path],
-    record: Mapping[str, Any],
+    run_info: Mapping[str, Any],
     evaluate: Callable[[int], dict[str, float]] | None = None,
 ) -> Run:
-    """Load the finished weights (and optimizer state) of the run ``record`` into ``model``."""
+    """Load the finished weights (and optimizer state) of the run ``run_info`` into ``model``."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)  # so that its saved state loads too
     model.load_weights(files["weights"])
-    return Run(EpochLog(files["log"], evaluate), record["trained_in"], True, files["weights"])
+    return Run(EpochLog(files["log"], evaluate), run_info["trained_in"], True, files["weights"])
 
 
 def _fit_steps_per_call(model: keras.Model, steps_per_epoch: int | None) -> None:
@@ -304,20 +306,20 @@ def _fit_steps_per_call(model: keras.Model, steps_per_epoch: int | None) -> None
         model.train_function = None  # rebuilt for the new number of steps per call
 
 
-def train_run(
+def fit_and_save(
     model: keras.Model,
     dataset: Any,
     epochs: int,
     files: Mapping[str, Path],
-    record: dict[str, Any],
+    run_info: dict[str, Any],
     log: EpochLog,
     steps_per_epoch: int | None = None,
     callbacks: Iterable[keras.callbacks.Callback] = (),
 ) -> Run:
     """Fit ``model`` (resuming from ``files["backup"]`` when it exists) and save its weights,
-    marking ``record`` finished in ``files["run"]``."""
+    marking ``run_info`` finished in ``files["run"]``."""
     files["run"].parent.mkdir(parents=True, exist_ok=True)
-    files["run"].write_text(json.dumps(record, indent=1) + "\n")
+    files["run"].write_text(json.dumps(run_info, indent=1) + "\n")
     _fit_steps_per_call(model, steps_per_epoch)
     backup = keras.callbacks.BackupAndRestore(str(files["backup"]))
     name = files["weights"].name.removesuffix(".weights.h5")
@@ -330,8 +332,8 @@ def train_run(
         callbacks=[backup, log, ProgressBar(epochs, name), *callbacks],
     )
     model.save_weights(files["weights"])
-    files["run"].write_text(json.dumps({**record, "finished": True}, indent=1) + "\n")
-    return Run(log, record["trained_in"], False, files["weights"])
+    files["run"].write_text(json.dumps({**run_info, "finished": True}, indent=1) + "\n")
+    return Run(log, run_info["trained_in"], False, files["weights"])
 
 
 def fit_or_load(
@@ -359,8 +361,9 @@ def fit_or_load(
     - same fingerprint, an interrupted run's backup ``{name}_backup/`` present: resume from its
       last finished epoch (weights, optimizer state, epoch count and training clock are restored;
       the input pipeline restarts its shuffling and the model's random streams restart);
-    - anything else (new settings or code, ``retrain=True``, no record): train afresh, with the
-      clock at 0, saying in one log line why.
+    - anything else (new settings or code, ``retrain=True``, no record, or a record written
+      before runs recorded ``trained_in``): train afresh, with the clock at 0, saying in one
+      log line why.
 
     ``steps_per_epoch`` makes an "epoch" a fixed number of steps over a repeated dataset: the
     interval between evaluations. ``evaluate(epoch)`` runs after every epoch (and, with
@@ -369,37 +372,37 @@ def fit_or_load(
     """
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive whole number, got {epochs!r}")
-    files = _run_files(Path(directory), name)
+    files = run_files(Path(directory), name)
     wanted = fingerprint(
         {**dict(settings or {}), "epochs": epochs, "steps_per_epoch": steps_per_epoch}, code
     )
-    action, reason, record = run_decision(files, wanted, retrain)
+    action, reason, run_info = run_decision(files, wanted, retrain)
     if action == "reuse":
-        assert record is not None
+        assert run_info is not None
         logger.info(
             "%s: reused the weights trained in run %s (same settings and code; "
             "retrain=True trains again)",
             name,
-            record["trained_in"],
+            run_info["trained_in"],
         )
-        return load_finished(model, files, record, evaluate)
+        return load_finished(model, files, run_info, evaluate)
     if action == "resume":
-        assert record is not None
-        record = {**record, "finished": False}
+        assert run_info is not None
+        run_info = {**run_info, "finished": False}
     else:
         if reason:
             logger.info("%s: training afresh (%s)", name, reason)
         _clear(files)  # a fresh run: its log and its clock start empty
-        record = {"trained_in": run_id(), "finished": False, "fingerprint": wanted}
+        run_info = {"trained_in": run_id(), "finished": False, "fingerprint": wanted}
     log = EpochLog(files["log"], evaluate, evaluate_first)
     if action == "resume":
         logger.info(
             "%s: resuming run %s after its epoch %d",
             name,
-            record["trained_in"],
+            run_info["trained_in"],
             log.records[-1]["epoch"],
         )
-    run = train_run(model, dataset, epochs, files, record, log, steps_per_epoch, callbacks)
+    run = fit_and_save(model, dataset, epochs, files, run_info, log, steps_per_epoch, callbacks)
     logger.info(
         "%s: trained %d epochs in %.0f s (run %s)", name, epochs, log.seconds, run.trained_in
     )

@@ -51,12 +51,6 @@ def diag_gaussian_log_prob(z, mean, log_var):
     return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1)
 
 
-def log_mean_exp(log_w, axis: int = 0):
-    """log((1/k) Σ_k exp(log_w)) along ``axis``, computed stably: the importance-weighted bound."""
-    k = ops.shape(log_w)[axis]
-    return ops.logsumexp(log_w, axis=axis) - ops.log(ops.cast(k, log_w.dtype))
-
-
 def _batches(x: np.ndarray, batch_size: int):
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
