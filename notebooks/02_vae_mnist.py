@@ -179,16 +179,20 @@ results.add("kl_warmup_epochs", kl_warmup_epochs)
 # more heavily relative to the reconstruction.)
 
 # %%
-show.source(vae.bernoulli_nll)
+show.source(bernoulli_nll)
+show.source(gaussian_kl)
 
 # %% [markdown]
 # The encoder maps an image to the mean and log-variance of $q_\phi(z \mid x)$; a sampling
 # layer draws $z = \mu + \sigma \odot \varepsilon$ with $\varepsilon \sim \mathcal{N}(0, I)$, the
 # reparameterisation trick {eq}`reparam`, so that gradients flow through $\mu$ and $\sigma$;
-# the decoder maps $z$ back to one logit per pixel. These cells are the book's one definition
-# of the model: later chapters, tests and benchmarks import the same code from
-# `vaegan_utils.vae`, generated from them (the first line of each cell says so). Edit a cell
-# here and rerun: the training below notices the change and trains afresh.
+# the decoder maps $z$ back to one logit per pixel ($d$ below is the latent size,
+# `latent_dim`). These cells are the book's one definition of the model. Their first line,
+# `# exported to vaegan_utils.vae`, marks them for a maintainer tool (`python -m tools.export`)
+# that copies them into the package, where the tests and benchmarks import them; running a cell
+# exports nothing. Edit a cell here and rerun: the training below notices the change and trains
+# afresh. The edit changes this notebook only (on Colab too); the installed `vaegan_utils` keeps
+# the published code until the chapter's source is edited in a checkout and exported.
 
 
 # %%
@@ -234,6 +238,7 @@ def build_decoder(latent_dim, hidden=(256, 512), name="decoder"):
 
 
 # %%
+# the 20-D models' encoder and decoder (the 2-D model below is narrower)
 build_encoder(latent_dim, hidden).summary(line_length=80)
 build_decoder(latent_dim, hidden[::-1]).summary(line_length=80)
 
@@ -260,7 +265,7 @@ class VAE(keras.Model):
         self.trackers = [keras.metrics.Mean(name) for name in names]
 
     @property
-    def metrics(self):
+    def metrics(self):  # listed here, Keras resets the trackers every epoch
         return self.trackers
 
     def call(self, x, training=False):
@@ -277,9 +282,8 @@ class VAE(keras.Model):
             kl = ops.mean(gaussian_kl(mean, log_var))
             loss = reconstruction + kl  # -ELBO in nats per image
             step = ops.cast(self.optimizer.iterations + 1, "float32")
-            kl_weight = ops.minimum(
-                1.0, step / max(self.warmup_steps, 1)
-            )  # 1: no warm-up
+            # warmup_steps = 0: weight 1 from the first step
+            kl_weight = ops.minimum(1.0, step / max(self.warmup_steps, 1))
             objective = reconstruction + kl_weight * kl  # the -ELBO after the warm-up
         gradients = tape.gradient(objective, self.trainable_weights)
         pairs = zip(gradients, self.trainable_weights, strict=True)
@@ -323,9 +327,12 @@ def train_vae(
     With ``binarize`` the training images are binarized afresh on every pass; pass
     ``x_val`` binarized once. The KL weight warms up over ``warmup_epochs`` epochs.
     """
-    steps = epochs * (len(x_train) // batch_size)
-    model = VAE(latent_dim, hidden, warmup_epochs * steps // epochs, seed, name=name)
+    steps_per_epoch = len(x_train) // batch_size
+    warmup_steps = warmup_epochs * steps_per_epoch
+    model = VAE(latent_dim, hidden, warmup_steps=warmup_steps, seed=seed, name=name)
+    steps = epochs * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    # 50 steps per call into the compiled step: fewer Python round trips
     model.compile(optimizer=keras.optimizers.Adam(schedule), steps_per_execution=50)
     model(x_val[:1])  # build the weights
     batches = pipelines.image_batches(x_train, batch_size, seed=seed, binarize=binarize)
@@ -347,7 +354,7 @@ def train_vae(
         "learning_rate": learning_rate,
         "seed": seed,
     }
-    code = [Sampling, build_encoder, build_decoder, VAE, train_vae]
+    code = [Sampling, build_encoder, build_decoder, VAE, train_vae]  # this function too
     code += [bernoulli_nll, gaussian_kl, elbo_terms]
     run = training.fit_or_load(
         model,
@@ -394,7 +401,7 @@ ax.add_patch(
     plt.Rectangle((low, low), high - low, high - low, fill=False, linestyle="--")
 )
 plt.show()
-terms_2d = vae.elbo_terms(vae_2d.encoder, vae_2d.decoder, x_test, seed=seed)
+terms_2d = elbo_terms(vae_2d.encoder, vae_2d.decoder, x_test, seed=seed)
 results.add("vae_2d.grid_share", inside, "{:.0%}")
 results.add("vae_2d.test_neg_elbo", terms_2d["neg_elbo"], "{:.1f}")
 
@@ -501,7 +508,7 @@ vae_grey, run_grey = train_vae(
     epochs=epochs_grey,
     **common,
 )
-grey_terms = vae.elbo_terms(vae_grey.encoder, vae_grey.decoder, x_test, seed=seed)
+grey_terms = elbo_terms(vae_grey.encoder, vae_grey.decoder, x_test, seed=seed)
 grey_active = vae.active_units(vae_grey.encoder, x_test)
 floor = x_test.reshape(len(x_test), -1).astype(np.float64).clip(1e-12, 1 - 1e-12)
 grey_floor = float(
@@ -629,7 +636,7 @@ vae_bin, run_bin = train_vae(
     warmup_epochs=kl_warmup_epochs,
     **common,
 )
-bin_terms = vae.elbo_terms(vae_bin.encoder, vae_bin.decoder, x_test_binary, seed=seed)
+bin_terms = elbo_terms(vae_bin.encoder, vae_bin.decoder, x_test_binary, seed=seed)
 bin_active = vae.active_units(vae_bin.encoder, x_test_binary)
 print(
     f"test -ELBO (one z per image, an estimate) {bin_terms['neg_elbo']:.2f} = "
@@ -665,7 +672,7 @@ gain = bound[-1] - bound[0]
 # variance per image is that of the reconstruction term, measured from two independent
 # draws on the subset.
 draws = [
-    vae.elbo_terms(
+    elbo_terms(
         vae_bin.encoder,
         vae_bin.decoder,
         x_test_binary[subset],
@@ -748,8 +755,8 @@ def elbo_samples(decoder, x, mean, log_var, n_samples):
     z = mean + tf.exp(0.5 * log_var) * eps  # (s, n, d)
     logits = decoder(tf.reshape(z, (-1, mean.shape[1])))  # (s*n, 28, 28)
     targets = tf.reshape(tf.tile(x[None], (n_samples, 1, 1, 1)), tf.shape(logits))
-    recon = tf.reshape(vae.bernoulli_nll(targets, logits), (n_samples, -1))  # (s, n)
-    return -recon - vae.gaussian_kl(mean, log_var)
+    recon = tf.reshape(bernoulli_nll(targets, logits), (n_samples, -1))  # (s, n)
+    return -recon - gaussian_kl(mean, log_var)
 
 
 def optimise_q(decoder, x, mean, log_var, steps, n_samples=8):

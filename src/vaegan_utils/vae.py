@@ -264,7 +264,7 @@ class VAE(keras.Model):
         self.trackers = [keras.metrics.Mean(name) for name in names]
 
     @property
-    def metrics(self):
+    def metrics(self):  # listed here, Keras resets the trackers every epoch
         return self.trackers
 
     def call(self, x, training=False):
@@ -281,9 +281,8 @@ class VAE(keras.Model):
             kl = ops.mean(gaussian_kl(mean, log_var))
             loss = reconstruction + kl  # -ELBO in nats per image
             step = ops.cast(self.optimizer.iterations + 1, "float32")
-            kl_weight = ops.minimum(
-                1.0, step / max(self.warmup_steps, 1)
-            )  # 1: no warm-up
+            # warmup_steps = 0: weight 1 from the first step
+            kl_weight = ops.minimum(1.0, step / max(self.warmup_steps, 1))
             objective = reconstruction + kl_weight * kl  # the -ELBO after the warm-up
         gradients = tape.gradient(objective, self.trainable_weights)
         pairs = zip(gradients, self.trainable_weights, strict=True)
@@ -316,9 +315,12 @@ def train_vae(
     With ``binarize`` the training images are binarized afresh on every pass; pass
     ``x_val`` binarized once. The KL weight warms up over ``warmup_epochs`` epochs.
     """
-    steps = epochs * (len(x_train) // batch_size)
-    model = VAE(latent_dim, hidden, warmup_epochs * steps // epochs, seed, name=name)
+    steps_per_epoch = len(x_train) // batch_size
+    warmup_steps = warmup_epochs * steps_per_epoch
+    model = VAE(latent_dim, hidden, warmup_steps=warmup_steps, seed=seed, name=name)
+    steps = epochs * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    # 50 steps per call into the compiled step: fewer Python round trips
     model.compile(optimizer=keras.optimizers.Adam(schedule), steps_per_execution=50)
     model(x_val[:1])  # build the weights
     batches = pipelines.image_batches(x_train, batch_size, seed=seed, binarize=binarize)
@@ -340,7 +342,7 @@ def train_vae(
         "learning_rate": learning_rate,
         "seed": seed,
     }
-    code = [Sampling, build_encoder, build_decoder, VAE, train_vae]
+    code = [Sampling, build_encoder, build_decoder, VAE, train_vae]  # this function too
     code += [bernoulli_nll, gaussian_kl, elbo_terms]
     run = training.fit_or_load(
         model,
