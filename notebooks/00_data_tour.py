@@ -168,6 +168,15 @@ plt.show()
 results.add("faces_shape", list(faces.images.shape), glue_it=False)
 results.add("faces_min", float(faces.images.min()), glue_it=False)
 results.add("faces_max", float(faces.images.max()), glue_it=False)
+# numbers the exercises' solutions quote (below)
+ink_per_digit = [float(mnist.x_train[mnist.y_train == d].mean()) for d in range(10)]
+results.add("ex.most_ink", int(np.argmax(ink_per_digit)))
+results.add("ex.least_ink", int(np.argmin(ink_per_digit)))
+results.add("ex.ink_ratio", max(ink_per_digit) / min(ink_per_digit), "{:.1f}")
+first, second = (data.binarize(mnist.x_train, seed=s) for s in (seed + 1, seed + 2))
+results.add("ex.binarized_differ", float(np.mean(first != second)), "{:.1%}")
+grey = mnist.x_train
+results.add("ex.expected_differ", float(np.mean(2 * grey * (1 - grey))), "{:.1%}")
 print(f"metrics of run {results['run_id']}: {results.save()}")
 
 # %% [markdown]
@@ -183,5 +192,30 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 # ## Exercises
 #
 # 1. Which digit has the most "ink" on average? Compute the mean intensity per class.
+#
+# :::{admonition} Solution
+# :class: dropdown
+# `[mnist.x_train[mnist.y_train == d].mean() for d in range(10)]`: the digit
+# {glue:}`ex.most_ink` has the most ink and the digit {glue:}`ex.least_ink` the least,
+# {glue:}`ex.ink_ratio` times less.
+# :::
+#
 # 2. Statically binarize the training set twice with different seeds. What fraction of pixels differ?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# `np.mean(data.binarize(x, seed=1) != data.binarize(x, seed=2))` gives {glue:}`ex.binarized_differ`.
+# A pixel of intensity $p$ comes out differently in two independent draws with probability
+# $2p(1 - p)$; averaged over the training set's pixels that is {glue:}`ex.expected_differ`. Most
+# pixels are exactly 0 (they never differ), so the differences sit on the strokes' grey edges.
+# :::
+#
 # 3. Load the faces in colour (`color=True`) and compare the three channels' histograms.
+#
+# :::{admonition} Solution
+# :class: dropdown
+# `data.load_faces(size=32, color=True).images` has shape $(n, 32, 32, 3)$; pass each channel
+# to `plotting.pixel_histograms`, e.g. `{"red": x[..., 0], "green": x[..., 1], "blue": x[..., 2]}`.
+# Offline the crops that ship with scikit-image are grey, and the loader repeats them in each
+# channel: the three histograms are identical. Only the full LFW (online) has colour to compare.
+# :::

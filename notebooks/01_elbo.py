@@ -648,8 +648,44 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 #
 # 1. Show that $\mathcal{L}_k \le \mathcal{L}_{k+1}$ (hint: the average of $k+1$ weights is an average
 #    of averages of $k$ of them).
+#
+# :::{admonition} Solution
+# :class: dropdown
+# With $w_i = p(x, z_i)/q(z_i \mid x)$ for $k+1$ independent draws, the average of all $k+1$
+# weights equals the average, over the $k+1$ ways of leaving one draw out, of the averages of
+# the remaining $k$: $\frac{1}{k+1}\sum_i w_i = \frac{1}{k+1}\sum_j \big(\frac1k \sum_{i \ne j} w_i\big)$.
+# The log is concave, so by Jensen's inequality
+# $\log \frac{1}{k+1}\sum_i w_i \ge \frac{1}{k+1}\sum_j \log\big(\frac1k \sum_{i \ne j} w_i\big)$.
+# Take expectations: each term on the right has the distribution of a $k$-sample estimate, so the
+# right side's expectation is $\mathcal{L}_k$ and the left side's is $\mathcal{L}_{k+1}$.
+# :::
+#
 # 2. Show that subtracting a baseline $b$ that does not depend on the sample keeps the score-function
 #    estimator unbiased, and find the constant $b$ that minimises its variance here. Does it beat
 #    the leave-one-out mean?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# The score has mean zero: $\mathbb{E}_q[\nabla \log q(z)] = \int \nabla q(z)\,dz = \nabla \int q = 0$,
+# so $\mathbb{E}_q[b\,\nabla \log q(z)] = b \cdot 0 = 0$ for any $b$ that does not depend on $z$, and
+# $(f - b)\nabla \log q$ has the same mean as $f\,\nabla \log q$. (The leave-one-out mean of the
+# *other* samples is independent of the sample it is subtracted from, so it qualifies too.) With
+# $s = \nabla \log q(z)$, the summed variance over coordinates is
+# $\mathbb{E}[(f - b)^2 \|s\|^2] - \|\nabla\mathcal{L}\|^2$, a quadratic in $b$, smallest at
+# $b^* = \mathbb{E}[f \|s\|^2] / \mathbb{E}[\|s\|^2]$ — a weighted mean of $f$, not its plain mean.
+# Estimate $b^*$ from the same samples (`f` and `(z - mean) / std**2` in `gradient_estimates`),
+# compute the variance with it, and compare with the leave-one-out column: which wins depends on
+# how strongly $f$ varies with $\|s\|^2$ here, and an estimated $b^*$ pays for its own noise.
+# :::
+#
 # 3. Make the toy posterior nearly uncorrelated (orthogonal columns of $W$). What happens to the
 #    mean-field gap?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# The posterior covariance is $(I + W^\top W / \sigma^2)^{-1}$. With orthogonal columns
+# $W^\top W$ is diagonal, so the posterior is a diagonal Gaussian: the mean-field family then
+# contains it, the best factorised $q$ *is* the posterior, and the gap
+# $\mathrm{KL}(q \,\|\, p(z \mid x))$ is exactly 0. For nearly orthogonal columns the gap is small
+# and grows with the off-diagonal correlation of the posterior.
+# :::
