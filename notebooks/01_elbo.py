@@ -210,10 +210,11 @@ results.add("tight_gap", tight_gap, "{:.0e}")
 #
 # Here $q$ was handed to us. A VAE instead *learns* it, by climbing the ELBO with reparameterised
 # gradients {eq}`reparam`. Do the same for one observation: a diagonal Gaussian
-# $q(z) = \mathcal{N}(\mu, \mathrm{diag}(\sigma^2))$, $z = \mu + \sigma \odot \varepsilon$, and the
-# gradients of $\log p(x, z) - \log q(z)$ through $z$, averaged over a few draws of $\varepsilon$
-# per step. (The entropy of $q$, $\sum_j \log \sigma_j$ plus a constant, adds 1 to each
-# $\log\sigma_j$'s gradient.) The closed-form ELBO of the current $q$ is tracked as it climbs.
+# $q(z) = \mathcal{N}(\mu, \mathrm{diag}(\sigma^2))$, $z = \mu + \sigma \odot \varepsilon$, the
+# gradient of $\log p(x, z)$ through $z$, averaged over a few draws of $\varepsilon$ per step,
+# plus the exact gradient of $q$'s entropy ($\sum_j \log \sigma_j$ plus a constant), which adds
+# 1 to each $\log\sigma_j$'s gradient. The closed-form ELBO of the current $q$ is tracked as it
+# climbs.
 
 
 # %%
@@ -478,9 +479,12 @@ results.add(
 # posterior's precision minus $q$'s precision, $2\Lambda_p - \Lambda_q$, is positive definite. The
 # mean-field $q$ has $\Lambda_q = \mathrm{diag}(\Lambda_p)$, so in two dimensions this asks for
 # $\rho^2 < 1/4$; here $\rho^2$ = {glue:}`rho_squared`, and the weights' variance is
-# {glue:}`weights_variance`. With infinite variance the average of $k$ weights is ruled by rare,
-# huge weights: the bias of $\mathcal{L}_k$ need not fall like $1/k$, and the curve can flatten
-# well before it reaches $\log p(x)$ — the size of its last step bounds nothing.
+# {glue:}`weights_variance`. (The same argument with $w^s$ shows that only the moments of order
+# $s < 1/|\rho|$ are finite.) With infinite variance the average of $k$ weights is ruled by rare,
+# huge weights: the bias of $\mathcal{L}_k$ need not fall like $1/k$ but more slowly, so the curve
+# keeps creeping up after it looks flat, and its last step understates the gap that remains — by
+# more, the heavier the tail. A last step never bounds that gap; with heavy tails it is a poor
+# guide to it.
 #
 # ### Why not sample from the prior?
 #
