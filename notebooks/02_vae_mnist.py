@@ -731,8 +731,8 @@ print(
 # $\mathcal{L}_k$ is a lower bound on $\log p(x)$ in expectation, so the estimate of $-\log p(x)$
 # errs *high*, by an amount this run does not measure. The last step of the curve above,
 # {glue:}`binary.iwae_last_step`, is not a bound on it: when the importance weights are
-# heavy-tailed the gain per doubling of $k$ shrinks slowly (see {doc}`01_elbo`), so more remains
-# beyond the largest $k$ than its last step suggests.
+# heavy-tailed the gain per doubling of $k$ can shrink slowly (see {doc}`01_elbo`), and then
+# the last step is a poor guide to what remains beyond the largest $k$.
 #
 # ### The amortisation gap
 #
