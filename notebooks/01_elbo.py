@@ -257,7 +257,7 @@ results.add("fit.to_best", float(best_diag - curve[-1]), "{:.3f}")
 results.add("fit.mean_error", float(np.abs(fit_mean - post_mean[0]).max()), "{:.2f}")
 
 # %% [markdown]
-# After 300 steps the fitted $q$'s ELBO is {glue:}`fit.final_gap` nats below $\log p(x)$,
+# At the end of the ascent the fitted $q$'s ELBO is {glue:}`fit.final_gap` nats below $\log p(x)$,
 # {glue:}`fit.to_best` nats from the best any diagonal Gaussian can do, itself {glue:}`fit.best_gap`
 # nats below: that part of the gap is the posterior's correlation, which a diagonal $q$ cannot hold
 # (see "Why the best factorised $q$ is too narrow" below). Its mean lies within
