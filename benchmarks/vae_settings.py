@@ -6,14 +6,15 @@
 Each candidate is chapter 02's own ``VAE`` class and ``train_vae`` function (``vaegan_utils.vae``,
 generated from the chapter's cells, so nothing here can drift from the chapter), trained on the
 first 50,000 training images (dynamically binarized, or grey levels), with the cosine schedule over
-its epochs; the other settings come from the chapter's parameters cell. After every epoch it
+its epochs; the other settings come from the parameters cell of the lesson (grey levels) or of
+the lab (binarized). After every epoch it
 logs the −ELBO on 5,000 validation images (the last 10,000 training images, binarized once);
 the test set is never touched. Each row gives the training seconds, the validation −ELBO,
 reconstruction and KL after every epoch, the active units on those 5,000 validation images and,
 for binarized candidates, the importance-weighted estimate of −log p(x) (k = 1,000) on the first
 500 validation images. Binarized candidates use the chapter's KL warm-up (``kl_warmup_epochs``)
-unless they change it. The ``-seed1``/``-seed2`` rows retrain the chapter's binarized settings
-with other training seeds (the data and the validation binarization stay fixed): their spread is
+unless they change it. The ``-seed1``/``-seed2`` rows retrain the chapter's settings with
+other training seeds (the data and the validation binarization stay fixed): their spread is
 the training's own randomness, which a difference between two one-seed candidates must exceed.
 
 The rule, fixed before the runs: among binarized candidates, the lowest validation −log p(x)
@@ -40,6 +41,8 @@ from tools.notebook_code import notebook_parameters  # noqa: E402
 from vaegan_utils import data, runtime, vae  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "notebooks" / "02_vae_mnist.py"  # the grey-level settings
+LAB = ROOT / "notebooks" / "02_vae_mnist_lab.py"  # the binarized settings
 TARGET = ROOT / "src" / "vaegan_utils" / "assets" / "vae_settings.json"  # read by chapter 02
 #: name -> (settings that differ from the chapter's parameters cell, epochs, binarized data)
 CANDIDATES: dict[str, tuple[dict, int, bool]] = {
@@ -52,6 +55,8 @@ CANDIDATES: dict[str, tuple[dict, int, bool]] = {
     "grey-20": ({}, 20, False),
     "binary-38-seed1": ({"seed": 1}, 38, True),
     "binary-38-seed2": ({"seed": 2}, 38, True),
+    "grey-24-seed1": ({"seed": 1}, 24, False),
+    "grey-24-seed2": ({"seed": 2}, 24, False),
 }
 
 
@@ -73,9 +78,10 @@ def main() -> int:
     rows = []
     for name in names:
         changes, epochs, binarize = CANDIDATES[name]
-        chapter = {**notebook_parameters(ROOT / "notebooks" / "02_vae_mnist.py"), **changes}
+        chapter = {**notebook_parameters(LAB if binarize else LESSON), **changes}
         seed = chapter["seed"]  # the training's seed: initial weights, batches, binarization
         runtime.set_seed(seed)
+        warmup = chapter["kl_warmup_epochs"] if binarize else 0  # as the chapter trains them
         model, run = vae.train_vae(
             name,
             mnist.x_train[:50_000],
@@ -88,8 +94,7 @@ def main() -> int:
             learning_rate=chapter["learning_rate"],
             seed=seed,
             binarize=binarize,
-            # as the chapter trains its models
-            warmup_epochs=chapter["kl_warmup_epochs"] if binarize else 0,
+            warmup_epochs=warmup,
             retrain=True,
         )
         curve = run.column("val_neg_elbo")
@@ -103,8 +108,8 @@ def main() -> int:
             iwae, per_image = round(float(nll.mean()), 2), nll.round(3).tolist()
         final, best = round(float(curve[-1]), 2), round(float(curve.min()), 2)
         rows.append({"candidate": name, "changes": changes, "epochs": epochs, "binarized": binarize,
-                     "seed": seed, "train_seconds": round(run.seconds, 1), "curves": curves,
-                     "active_units": active,
+                     "seed": seed, "warmup_epochs": warmup, "train_seconds": round(run.seconds, 1),
+                     "curves": curves, "active_units": active,
                      "final_val_neg_elbo": final, "best_val_neg_elbo": best,
                      "val_iwae_1000": iwae, "val_iwae_per_image": per_image})  # fmt: skip
         print(f"{name:<18s} {epochs:3d} epochs {run.seconds:6.0f} s  validation -ELBO "
