@@ -495,9 +495,10 @@ results.add(
 # $\mathrm{ESS} = (\sum_i w_i)^2 / \sum_i w_i^2$, says how many of them count: $n$ when all weights are
 # equal, 1 when one weight dominates. For linear-Gaussian models with a growing latent dimension
 # $d$ and a fixed data dimension of {glue:}`ess_data_dim` (noise standard deviation
-# {glue:}`ess_noise`), so that only $d$ changes, $n$ = {glue:}`ess_samples` samples for one
-# observation each. An ESS counted from samples cannot fall below 1, so the plot also shows its
-# expectation in closed form: for the prior as proposal $n\,\mathbb{E}[w]^2 / \mathbb{E}[w^2]$ with
+# {glue:}`ess_noise`; each $d$ draws its own weights $W$, with standard normal entries),
+# $n$ = {glue:}`ess_samples` samples for one observation each. An ESS counted from samples cannot
+# fall below 1, so the plot also shows the value it approaches as $n$ grows, in closed form: for
+# the prior as proposal $n\,\mathbb{E}[w]^2 / \mathbb{E}[w^2]$ with
 # $\mathbb{E}_{p(z)}[p(x \mid z)^2] = (4\pi\sigma^2)^{-D/2}\,\mathcal{N}(x;\, b,\, WW^\top +
 # \tfrac{\sigma^2}{2} I)$, since the square of a Gaussian density in $x$ is a Gaussian with half the
 # variance.
@@ -598,13 +599,13 @@ results.add("ess_posterior_min", ess_posterior.min(), "{:.3f}")
 # {glue:}`ess_prior_d10` at $d = 10$ and {glue:}`ess_prior_d50` at $d = 50$: an estimate of
 # $\log p(x)$ from them rests on a handful of samples, and it gets worse as the latent space grows
 # (the posterior's volume relative to the prior's shrinks exponentially in $d$). Where few weights
-# matter, the sampled ESS agrees with its closed-form expectation (at $d = 1$ their medians differ
-# by a factor {glue:}`ess_agreement_d1`); from there on it sticks near 1, the least it can be,
-# while the expectation keeps falling — at $d = 50$ to an ESS of {glue:}`ess_expected_d50` out of
-# {glue:}`ess_samples` samples. So the sampled ESS flatters the prior: it cannot see posterior
+# matter, the sampled ESS agrees with its closed-form large-$n$ value (at $d = 1$ their medians
+# differ by a factor {glue:}`ess_agreement_d1`); from there on it sticks near 1, the least it can
+# be, while the closed form keeps falling — at $d = 50$ to an ESS of {glue:}`ess_expected_d50`
+# out of {glue:}`ess_samples` samples. So the sampled ESS flatters the prior: it cannot see posterior
 # mass that no sample reached. With
-# the posterior as proposal every weight equals $p(x)$ and every sample counts (ESS / n at least
-# {glue:}`ess_posterior_min`). The
+# the posterior as proposal every weight equals $p(x)$ and every sample counts (ESS / n, whose
+# most is 1, was {glue:}`ess_posterior_min` at its smallest). The
 # encoder is a learned approximation of that ideal proposal — one network that outputs a good $q$
 # for every $x$ — which is why both the VAE's training and its likelihood estimate sample from it.
 #
