@@ -20,10 +20,10 @@
 # that outputs the mean and log-variance of $q_\phi(z \mid x)$, a sampling layer, a decoder that
 # outputs Bernoulli logits — and train it by minimising $-\mathcal{L}$, the negative ELBO of
 # {doc}`01_elbo`. A 2-D latent space gives the pictures: where each digit lands, and what the decoder
-# draws everywhere in between, live under your pointer. A 20-D latent space gives the numbers: the
-# ELBO on the test set, its split into reconstruction and KL, how many latent dimensions the model
-# uses, how much the encoder's amortised $q$ costs, and an importance-weighted estimate of
-# $-\log p(x)$ that can be compared with the literature.
+# draws everywhere in between, live under your pointer. A 20-D latent space gives a better model,
+# its loss split into reconstruction and KL, and digits drawn from the prior. The measurements
+# behind the settings, and a likelihood that can be compared with the literature, are in the lab
+# that follows, {doc}`02_vae_mnist_lab`.
 
 # %% [markdown]
 # ## Setup
@@ -43,24 +43,16 @@ seed = 0
 output_dir = "outputs/02_vae_mnist"
 # False: reuse a finished run with the same settings and code from output_dir
 retrain = False
-latent_dim = 20  # the latent size of the models we measure
-hidden = (512, 256)  # encoder layer widths of the 20-D models; the decoder mirrors them
+latent_dim = 20  # the latent size of the larger model
+hidden = (512, 256)  # encoder layer widths of the 20-D model; the decoder mirrors them
 # ... of the 2-D model (its decoder runs in the book's page: ~110k weights)
 hidden_2d = (128, 64)
 batch_size = 100
 learning_rate = 2e-3  # Adam's, decayed to 5% of it over each run by a cosine schedule
-# ... over which the binarized model's KL weight rises from 0 to 1
-kl_warmup_epochs = 10
 # training images held out to choose settings and watch overfitting
 validation_images = 10_000
 epochs_2d = 5  # training epochs of the 2-D model (pictures)
-epochs_grey = 24  # ... of the 20-D model on grey-level MNIST (the seed's loss)
-# ... of the 20-D model on dynamically binarized MNIST (a likelihood)
-epochs_binary = 38
-iwae_k = 5000  # importance samples per test image for the estimate of -log p(x)
-iwae_images = 500  # test images (a fixed random subset) for that estimate
-gap_images = 200  # test images on which q is optimised per image (the amortisation gap)
-gap_steps = 200  # Adam steps of that per-image optimisation
+epochs_grey = 20  # ... of the 20-D model
 
 # %%
 import keras
@@ -79,17 +71,15 @@ from vaegan_utils import (
     runtime,
     show,
     training,
-    vae,
 )
-from vaegan_utils.vae import bernoulli_nll, elbo_terms, gaussian_kl
+from vaegan_utils.vae import elbo_terms
 
 runtime.configure_logging()
 runtime.set_seed(seed)
 out = runtime.output_dir(output_dir)
 n_train, n_test = (10_000, 2000) if quick else (None, None)
 if quick:
-    validation_images, epochs_2d, epochs_grey, epochs_binary = 2000, 1, 3, 2
-    iwae_k, iwae_images, gap_images, gap_steps, kl_warmup_epochs = 100, 100, 30, 30, 1
+    validation_images, epochs_2d, epochs_grey = 2000, 1, 3
 # metrics.json and the glued values
 results = reporting.Results(out / "metrics.json", quick=quick)
 print(runtime.run_card(seed=seed, quick=quick))
@@ -97,13 +87,11 @@ print(runtime.run_card(seed=seed, quick=quick))
 # %% [markdown]
 # ## Data
 #
-# Grey-level images for the pictures and for the seed's loss; for a likelihood, the same images
-# binarized *dynamically* (a fresh Bernoulli draw of every pixel each time a batch is used), with
-# the validation and test sets binarized once, with fixed seeds — see {doc}`00_data_tour`. The last
-# {glue:}`validation_images` training images are held out as a **validation set**. The settings in the
-# parameters cell were chosen on it (`benchmarks/vae_settings.py` trains candidate widths, learning
-# rates, batch sizes and epoch counts with this chapter's own code and compares their validation
-# $-\mathcal{L}$); here it tracks every model epoch by epoch, and the test set is scored once, at the end.
+# MNIST's grey levels, scaled to $[0, 1]$ (see {doc}`00_data_tour`); this lesson trains on them
+# as they are, and the lab on binarized digits. The last {glue:}`validation_images` training
+# images are held out as a **validation set**: the 20-D model's training length was chosen on it
+# (the lab shows how), here each model is scored on it after every epoch, and the test set is
+# scored once, at the end.
 
 # %%
 grey = data.load_mnist(n_train=n_train, n_test=n_test, seed=seed)
@@ -111,9 +99,6 @@ x_train, y_train = grey.x_train[:-validation_images], grey.y_train[:-validation_
 # (validation_images, 28, 28), never trained on
 x_val = grey.x_train[-validation_images:]
 x_test, y_test = grey.x_test, grey.y_test  # (10000, 28, 28) in [0, 1] (quick: 2,000)
-x_val_binary = data.binarize(x_val, seed=seed + 1)  # drawn once
-# (10000, 28, 28) in {0, 1}, drawn once
-x_test_binary = data.binarize(x_test, seed=seed)
 print(
     f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}, "
     f"source: {grey.source}"
@@ -121,78 +106,47 @@ print(
 results.add("validation_images", validation_images, "{:,}")
 
 # %% [markdown]
-# The candidates behind the parameters cell, each trained with this chapter's code on the 50,000
-# training images and scored on validation (`benchmarks/vae_settings.py`; −log p(x) estimated with
-# $k$ = 1,000 on 500 validation images, for binarized candidates):
-
-# %%
-candidates = assets.measurements("vae_settings")
-show.table(
-    [
-        {
-            "candidate": row["candidate"],
-            "changed": str(row["changes"] or "-"),
-            "epochs": row["epochs"],
-            "training s": f"{row['train_seconds']:.0f}",
-            "validation −ELBO": f"{row['final_val_neg_elbo']:.2f}",
-            "−log p(x), k = 1,000": ""
-            if not row["binarized"]
-            else f"{row['val_iwae_1000']:.2f}",
-        }
-        for row in candidates["rows"]
-    ]
-)
-by_name = {row["candidate"]: row for row in candidates["rows"]}
-warm, cold = by_name["binary-38"], by_name["binary-38-no-warmup"]
-# per image
-gain = np.array(cold["val_iwae_per_image"]) - np.array(warm["val_iwae_per_image"])
-gain_se = gain.std(ddof=1) / np.sqrt(len(gain))
-results.add("settings.warmup_gain", gain.mean(), f"{{:.2f}} ± {gain_se:.2f}")
-results.add(
-    "settings.warmup_elbo_change",
-    warm["final_val_neg_elbo"] - cold["final_val_neg_elbo"],
-    "{:+.2f}",
-)
-results.add("settings.machine", f"{candidates['machine']}, {candidates['date']}")
-results.add("kl_warmup_epochs", kl_warmup_epochs)
-
-# %% [markdown]
-# One lever deserves a word. With **KL warm-up** {cite:p}`bowman2016generating,sonderby2016ladder`
-# the KL term's weight rises from 0 to 1 over the first {glue:}`kl_warmup_epochs` epochs of the
-# binarized model (its −ELBO is the objective from then on). It lowered the validation estimate of
-# −log p(x) by {glue:}`settings.warmup_gain` nats (paired over the 500 images, ± one standard error;
-# one training seed per arm, so the ± covers the images, not the training's randomness) while
-# changing the validation −ELBO by {glue:}`settings.warmup_elbo_change` nats
-# ({glue:}`settings.machine`). The usual explanation: at full weight from the first step, the KL
-# term pulls each latent dimension to the prior before the decoder has learned to use it; with the
-# weight low, the encoder first learns codes worth paying for. (Below, the binarized model ends
-# with {glue:}`binary.active_units` of {glue:}`latent_dim` dimensions active, the grey one, trained
-# without warm-up, with {glue:}`grey.active_units`.)
-
-# %% [markdown]
 # ## The model
 #
-# The two loss terms are the ones derived in {doc}`01_elbo`, implemented once in `vaegan_utils.vae`.
-# Both **sum** over pixels (or latent dimensions) and return one number per image; the train step
-# takes the **mean over the batch**. Every loss below is therefore in nats per image. (Averaging over
-# pixels instead, as `keras.losses.binary_crossentropy` does, silently weights the KL term 784 times
-# more heavily relative to the reconstruction.)
+# The loss is the negative ELBO of {doc}`01_elbo`, in two terms. Both **sum** over pixels (or
+# latent dimensions) and return one number per image; the train step takes the **mean over the
+# batch**. Every loss below is therefore in nats per image. (Averaging over pixels instead, as
+# `keras.losses.binary_crossentropy` does, silently weights the KL term 784 times more heavily
+# relative to the reconstruction.)
+
 
 # %%
-show.source(bernoulli_nll)
-show.source(gaussian_kl)
+# exported to vaegan_utils.vae
+def bernoulli_nll(x, logits):
+    """-log p(x | z) for a Bernoulli decoder: sigmoid cross-entropy summed over pixels.
+
+    ``x``: ``(batch, ...)`` targets in [0, 1]; ``logits``: same shape. Returns
+    ``(batch,)``. For grey-level ``x`` this is a cross-entropy, not a likelihood.
+    """
+    # stable form of -[x log σ(l) + (1-x) log(1-σ(l))]: softplus(l) - x·l
+    per_pixel = ops.softplus(logits) - x * logits
+    return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=1)
+
+
+def gaussian_kl(mean, log_var):
+    """KL(N(mean, diag(exp(log_var))) ‖ N(0, I)), closed form, summed over latent dims.
+
+    ``mean``, ``log_var``: ``(batch, latent_dim)``. Returns ``(batch,)``.
+    """
+    per_dim = ops.square(mean) + ops.exp(log_var) - 1.0 - log_var  # (batch, d)
+    return 0.5 * ops.sum(per_dim, axis=-1)
+
 
 # %% [markdown]
 # The encoder maps an image to the mean and log-variance of $q_\phi(z \mid x)$; a sampling
 # layer draws $z = \mu + \sigma \odot \varepsilon$ with $\varepsilon \sim \mathcal{N}(0, I)$, the
 # reparameterisation trick {eq}`reparam`, so that gradients flow through $\mu$ and $\sigma$;
-# the decoder maps $z$ back to one logit per pixel ($d$ below is the latent size,
-# `latent_dim`). These cells are the book's one definition of the model. Their first line,
-# `# exported to vaegan_utils.vae`, marks them for a maintainer tool (`python -m tools.export`)
-# that copies them into the package, where the tests and benchmarks import them; running a cell
-# exports nothing. Edit a cell here and rerun: the training below notices the change and trains
-# afresh. The edit changes this notebook only (on Colab too); the installed `vaegan_utils` keeps
-# the published code until the chapter's source is edited in a checkout and exported.
+# the decoder maps $z$ back to one *logit* $l$ per pixel, whose sigmoid $\sigma(l)$ is that
+# pixel's Bernoulli probability ($d$ below is the latent size, `latent_dim`). These cells are the
+# book's one definition of the model: edit one and rerun, and the training below notices the
+# change and trains afresh. (Their first line marks them for the tool that copies them into the
+# package `vaegan_utils`, where the lab, tests and benchmarks import them; your edit changes this
+# notebook only.)
 
 
 # %%
@@ -243,7 +197,9 @@ build_encoder(latent_dim, hidden).summary(line_length=80)
 build_decoder(latent_dim, hidden[::-1]).summary(line_length=80)
 
 # %% [markdown]
-# The training step is where the ELBO is put together:
+# The training step is where the ELBO is put together. It is written for TensorFlow
+# (`tf.GradientTape`), Keras 3's default backend. The optional KL warm-up is off in this lesson
+# (`warmup_steps=0`); the lab uses it.
 
 
 # %%
@@ -385,7 +341,8 @@ common = {  # what every model of this chapter shares
 #
 # With two latent dimensions the encoder's means can be drawn directly. Each point is a *training*
 # image's mean code $\mu_\phi(x)$, coloured by its digit, though the model never saw a label. The
-# dashed square is where the picture of the decoder's manifold below takes its codes.
+# dashed square runs from the 5% to the 95% quantile of the prior $\mathcal{N}(0, 1)$ in each
+# dimension; the picture of the decoder's output below takes its codes from it.
 
 # %%
 vae_2d, run_2d = train_vae(
@@ -406,11 +363,11 @@ results.add("vae_2d.grid_share", inside, "{:.0%}")
 results.add("vae_2d.test_neg_elbo", terms_2d["neg_elbo"], "{:.1f}")
 
 # %% [markdown]
-# The square holds {glue:}`vae_2d.grid_share` of the training codes. The prior is
-# $\mathcal{N}(0, I)$, so evenly spaced *quantiles* of a normal distribution spread the grid where the
-# prior puts its mass — and, to the extent that the KL term pulled the codes toward the prior, where
-# the codes are. Decoding the 20x20 grid (in one batch) shows the manifold the decoder has learned,
-# each digit flowing into its neighbours. (This 2-D model's own test $-\mathcal{L}$ on grey levels is
+# The square holds {glue:}`vae_2d.grid_share` of the training codes (the prior itself puts
+# $0.9^2$ = 81% of its mass there). Evenly spaced *quantiles* of the prior spread the grid where
+# the prior puts its mass — and, to the extent that the KL term pulled the codes toward the prior,
+# where the codes are. Decoding the 20x20 grid (in one batch) shows the *manifold* the decoder has
+# learned — the images it draws across the plane — each digit flowing into its neighbours. (This 2-D model's own test $-\mathcal{L}$ on grey levels is
 # {glue:}`vae_2d.test_neg_elbo` nats: two dimensions are a picture, not a good model.)
 
 # %%
@@ -447,9 +404,9 @@ display(HTML(page))
 # ### The mean code and samples from $q$
 #
 # The encoder gives a *distribution* over codes for each image, not a point. How much does that
-# matter for what the decoder draws? Below, the ten test digits whose 2-D posterior is widest (where
-# the encoder is least sure), each decoded from its mean code, from two samples
-# $z \sim q_\phi(z \mid x)$, and — to show what a wider posterior would mean — from two codes drawn
+# matter for what the decoder draws? Below, the ten test digits (of the first 1,000) where a
+# sample $z \sim q_\phi(z \mid x)$ changes the decoded image most, each decoded from its mean
+# code, from two samples, and — to show what a wider posterior would mean — from two codes drawn
 # with five times $q$'s standard deviation:
 
 
@@ -470,14 +427,18 @@ def mean_and_samples(model, images, n_samples=3, widen=1.0):
     return ops.convert_to_numpy(decoded).reshape(len(codes), len(images), 28, 28)
 
 
-log_var_2d = vae_2d.encoder.predict(x_test, batch_size=1000, verbose=0)[1]  # (10000, 2)
-# least certain codes
-widest = np.argsort(np.exp(0.5 * log_var_2d).mean(axis=1))[::-1][:10]
+shift_images = 1000
+one_sample = mean_and_samples(
+    vae_2d, x_test[:shift_images], n_samples=1
+)  # (2, n, 28, 28)
+# per image: mean |pixel change|, (n,)
+shift_each = np.abs(one_sample[1] - one_sample[0]).mean(axis=(1, 2))
+widest = np.argsort(shift_each)[::-1][:10]  # where a sample changes the image most
 decoded_2d = mean_and_samples(vae_2d, x_test[widest], n_samples=2)  # (3, 10, 28, 28)
 wider_2d = mean_and_samples(vae_2d, x_test[widest], n_samples=2, widen=5.0)
 columns = {"original": x_test[widest], "mean of q": decoded_2d[0]}
 columns.update({f"sample {i}": decoded_2d[i] for i in (1, 2)})
-columns.update({f"5σ sample {i}": wider_2d[i] for i in (1, 2)})
+columns.update({f"q widened ×5, {i}": wider_2d[i] for i in (1, 2)})
 plotting.comparison_grid(columns, row_labels=[str(d) for d in y_test[widest]])
 plt.show()
 results.add(
@@ -490,14 +451,19 @@ results.add(
 )
 
 # %% [markdown]
-# ## A 20-D latent space, on grey levels
+# Even for these ten, a sample from $q$ moved the decoded image by only
+# {glue:}`vae_2d.widest_shift` per pixel on average (pixels run from 0 to 1): the samples are the
+# mean's digit with small changes of stroke. Five times $q$'s spread moved them by
+# {glue:}`vae_2d.wider_shift` — look at the last two columns for what a vaguer encoder would
+# draw.
 #
-# This is the seed's model and loss: the sigmoid cross-entropy between grey-level pixels and the
-# decoder's logits. For grey levels this is a *cross-entropy*, not a likelihood: even a perfect
-# decoder pays the entropy of the grey levels themselves. Nor is the Bernoulli "density" of a grey
-# value normalised — $\int_0^1 p^x(1-p)^{1-x}\,dx \ne 1$ — so the number is not a $-\log p(x)$ of any
-# distribution over grey images; the *continuous Bernoulli* {cite:p}`loaizaganem2019continuous` adds
-# the missing normalising constant and turns it into one.
+# ## A 20-D latent space
+#
+# Ten times the latent dimensions and wider layers, the same code and loss: the sigmoid
+# cross-entropy between grey-level pixels and the decoder's logits, plus the KL term. On grey
+# levels this is a *cross-entropy* with a floor, not a likelihood: even a perfect decoder pays the
+# entropy of the grey levels themselves (printed below). The lab trains the same model on
+# binarized digits, where it is a likelihood.
 
 # %%
 vae_grey, run_grey = train_vae(
@@ -509,15 +475,14 @@ vae_grey, run_grey = train_vae(
     **common,
 )
 grey_terms = elbo_terms(vae_grey.encoder, vae_grey.decoder, x_test, seed=seed)
-grey_active = vae.active_units(vae_grey.encoder, x_test)
 floor = x_test.reshape(len(x_test), -1).astype(np.float64).clip(1e-12, 1 - 1e-12)
 grey_floor = float(
     -(floor * np.log(floor) + (1 - floor) * np.log1p(-floor)).sum(1).mean()
 )
 print(
     f"test -ELBO {grey_terms['neg_elbo']:.2f} = "
-    f"reconstruction {grey_terms['reconstruction']:.2f} + KL {grey_terms['kl']:.2f} "
-    f"nats; active units {grey_active}/{latent_dim}"
+    f"reconstruction {grey_terms['reconstruction']:.2f} + "
+    f"KL {grey_terms['kl']:.2f} nats"
 )
 print(f"entropy of the grey levels (the floor of this loss): {grey_floor:.2f} nats")
 
@@ -536,15 +501,15 @@ plt.show()
 # %%
 def sample_shift(model, images):
     """Mean |pixel change| between decoding the mean code and a posterior sample, and
-    the posterior's mean standard deviation over the active dimensions."""
+    the posterior's mean standard deviation over the dimensions the model uses."""
     decoded = mean_and_samples(model, images, n_samples=1)
     _, log_var = model.encoder.predict(images, verbose=0)
     std = np.exp(0.5 * log_var)  # (n, d)
+    # the dimensions whose mean code varies across images: the ones the model uses
     active = np.var(model.encoder.predict(images, verbose=0)[0], axis=0) > 0.01
     return float(np.abs(decoded[1] - decoded[0]).mean()), float(std[:, active].mean())
 
 
-shift_images = 1000
 shift_2d, std_2d = sample_shift(vae_2d, x_test[:shift_images])
 shift_20d, std_20d = sample_shift(vae_grey, x_test[:shift_images])
 results.add("shift_images", shift_images, "{:,}")
@@ -555,25 +520,25 @@ results.add("grey.sample_shift", shift_20d, "{:.3f}")
 results.add("grey.posterior_std", std_20d, "{:.2f}")
 print(
     f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}; "
-    f"posterior std (active dims): 2-D {std_2d:.2f}, 20-D {std_20d:.2f}"
+    f"posterior std (dimensions in use): 2-D {std_2d:.2f}, 20-D {std_20d:.2f}"
 )
 
 # %% [markdown]
 # Over {glue:}`shift_images` test images (one sample each), a posterior sample moved the decoded
 # image by {glue:}`vae_2d.sample_shift` per pixel on average on the 2-D model, and by
-# {glue:}`grey.sample_shift` on the 20-D model — {glue:}`shift_compare` (pixels run from 0 to 1; for
-# the ten widest 2-D posteriors shown above, {glue:}`vae_2d.widest_shift`, and
-# {glue:}`vae_2d.wider_shift` with five times their spread). The posterior's standard
-# deviation, averaged over the active dimensions, was {glue:}`vae_2d.posterior_std` of the prior's
-# unit width in 2-D and {glue:}`grey.posterior_std` in 20-D. That is why, on $z$ = 20 as on $z$ = 2,
-# samples from $q$ look like its mean: each image pins its code down to a small fraction of the
+# {glue:}`grey.sample_shift` on the 20-D model — {glue:}`shift_compare`. The posterior's standard
+# deviation, averaged over the dimensions each model uses (those whose mean code varies across
+# images), was {glue:}`vae_2d.posterior_std` of the prior's unit width in 2-D and
+# {glue:}`grey.posterior_std` in 20-D. That is why, with $d$ = 20 as with $d$ = 2, samples from
+# $q$ look like its mean: each image pins its code down to a small fraction of the
 # prior's width, because widening $q$ (which would lower the KL term) costs more reconstruction than
 # it saves. (The two models also differ in width and training length, so this contrasts the two
 # models of this chapter, not latent sizes alone.)
 #
 # Images drawn from the model itself, $z \sim \mathcal{N}(0, I)$, decoded. Blurry strokes are the
 # signature of a Bernoulli decoder trained on an ELBO — each pixel's probability, not a sample, is
-# shown.
+# shown. Look for blends of two digits: codes from regions of the prior that no training image's
+# $q$ covers.
 
 # %%
 prior_codes = keras.random.normal((40, latent_dim), seed=seed)
@@ -583,256 +548,14 @@ plotting.show_grid(
 plt.show()
 
 # %% [markdown]
-# ### Active units, and posterior collapse
-#
-# The KL term of {eq}`kl-closed-form` is a sum over latent dimensions, and each dimension's share
-# is zero exactly when $q$ equals the prior there — for every image. Such a dimension carries no
-# information about $x$: the decoder learns to ignore it, and the KL term keeps it at the prior.
-# This is *posterior collapse*, dimension by dimension. A dimension is counted **active** when its
-# posterior mean varies across images, $\operatorname{Cov}_x \mathbb{E}_q[z_j] > 0.01$
-# {cite:p}`burda2015importance`. Each dimension's average KL, largest first:
-
-# %%
-mean_codes, log_vars = vae_grey.encoder.predict(x_test, batch_size=1000, verbose=0)
-# (d,)
-kl_per_dim = 0.5 * np.mean(mean_codes**2 + np.exp(log_vars) - 1 - log_vars, axis=0)
-is_active = mean_codes.var(axis=0) > 0.01
-order = np.argsort(kl_per_dim)[::-1]
-fig, ax = plt.subplots(figsize=(7, 2.6))
-ax.bar(
-    range(latent_dim),
-    kl_per_dim[order],
-    color=np.where(is_active[order], "tab:blue", "lightgrey"),
-)
-ax.set(
-    xlabel="latent dimension (sorted)", ylabel="mean KL (nats)", title="blue: active"
-)
-plt.show()
-results.add("grey.active_units", grey_active)
-results.add("grey.inactive_kl", kl_per_dim[~is_active].sum(), "{:.2f}")
-
-# %% [markdown]
-# {glue:}`grey.active_units` of the {glue:}`latent_dim` dimensions are active; together the others
-# cost {glue:}`grey.inactive_kl` nats of KL. Collapse follows from the ELBO's bookkeeping: a dimension
-# is worth using only if the reconstruction it buys exceeds its KL cost, so the optimiser switches
-# off dimensions the decoder has no use for (exercise 1 shows how a mis-scaled loss term moves this
-# trade-off).
-#
-# ## A 20-D latent space, on binarized MNIST: a likelihood
-#
-# On binary pixels the Bernoulli decoder defines a proper likelihood, and the literature reports
-# $-\log p(x)$ in nats on binarized MNIST. The same architecture is trained on dynamically binarized
-# images; its test ELBO and an importance-weighted estimate with $k$ samples, {eq}`iwae`, are
-# measured on the fixed binarization of the test set.
-
-# %%
-vae_bin, run_bin = train_vae(
-    "vae_binary",
-    x_val=x_val_binary,
-    latent_dim=latent_dim,
-    hidden=hidden,
-    epochs=epochs_binary,
-    binarize=True,
-    warmup_epochs=kl_warmup_epochs,
-    **common,
-)
-bin_terms = elbo_terms(vae_bin.encoder, vae_bin.decoder, x_test_binary, seed=seed)
-bin_active = vae.active_units(vae_bin.encoder, x_test_binary)
-print(
-    f"test -ELBO (one z per image, an estimate) {bin_terms['neg_elbo']:.2f} = "
-    f"reconstruction {bin_terms['reconstruction']:.2f} + KL {bin_terms['kl']:.2f} "
-    "nats; "
-    f"active units {bin_active}/{latent_dim}"
-)
-
-# %% [markdown]
-# ### $-\log p(x)$ by importance sampling
-#
-# The importance-weighted estimate costs $k$ decoder passes per image: with the literature's
-# $k$ = {glue:}`binary.iwae_k`, too many for all 10,000 test images on a CPU. So it is computed on a
-# fixed random subset of {glue:}`binary.iwae_images` test images, where it measures the *gain* over
-# the ELBO of the same images; the test set's estimate is the whole test set's $-\mathcal{L}$ minus
-# the mean gain. (Subtracting the gain, rather than averaging the subset's own estimate, removes the
-# subset's luck in drawing easy or hard digits.) From the same {glue:}`binary.iwae_k` samples per
-# image, disjoint groups of $k$ give the bound for every smaller $k$:
-
-# %%
-subset = np.random.default_rng(seed).choice(
-    len(x_test_binary), iwae_images, replace=False
-)
-log_w = vae.iwae_log_weights(
-    vae_bin.encoder, vae_bin.decoder, x_test_binary[subset], iwae_k, seed=seed
-)  # (k, n)
-ks = sorted({k for k in (1, 10, 100, 1000, iwae_k) if k <= iwae_k})
-# (len(ks), n)
-bound = np.array([vae.grouped_log_mean_exp(log_w, k).mean(axis=0) for k in ks])
-# per image: L_k - L_1 (L_1 from all k samples: a precise ELBO)
-gain = bound[-1] - bound[0]
-# The full test set's -ELBO samples one z per image (analytic KL): its Monte Carlo
-# variance per image is that of the reconstruction term, measured from two independent
-# draws on the subset.
-draws = [
-    elbo_terms(
-        vae_bin.encoder,
-        vae_bin.decoder,
-        x_test_binary[subset],
-        seed=seed + i,
-        per_image=True,
-    )["reconstruction"]
-    for i in (1, 2)
-]
-mc_var = vae.two_draw_variance(*draws)
-nll, nll_stderr = vae.nll_from_gain(
-    bin_terms["neg_elbo"], len(x_test_binary), gain, mc_var
-)
-
-# %%
-relative = bound - bound[0]  # (len(ks), n): the gain of L_k over L_1, image by image
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.errorbar(
-    ks,
-    relative.mean(axis=1),
-    yerr=2 * relative.std(axis=1, ddof=1) / np.sqrt(len(subset)),
-    fmt="o-",
-    capsize=3,
-)
-ax.set(
-    xscale="log",
-    xlabel="importance samples k",
-    ylabel="nats",
-    title=r"$\mathcal{L}_k - \mathcal{L}_1$, mean ± 2 s.e. over images",
-)
-plt.show()
-last_step = relative[-1] - relative[-2]  # per image: L_k - L_(previous k)
-results.add(
-    "binary.iwae_last_step",
-    float(last_step.mean()),
-    f"{{:.2f}} ± {last_step.std(ddof=1) / np.sqrt(len(last_step)):.2f} nats from "
-    f"k = {ks[-2]:,} to {ks[-1]:,}",
-)
-print(
-    f"IWAE (k={iwae_k:,}) gain over the ELBO on {iwae_images} test images: "
-    f"{gain.mean():.2f} ± {gain.std(ddof=1) / np.sqrt(len(gain)):.2f} nats"
-)
-print(
-    f"-log p(x) on the test set: {bin_terms['neg_elbo']:.2f} - {gain.mean():.2f} = "
-    f"{nll:.2f} ± {nll_stderr:.2f} nats "
-    "(standard error: subset sampling and Monte Carlo)"
-)
-
-# %% [markdown]
-# Why subtracting the gain works: $-\log p(x) = -\mathcal{L} - (\log p(x) - \mathcal{L})$, and the
-# first term is cheap to average over all 10,000 test images while the second, the gain, is what the
-# costly estimate is spent on. The gain varies far less from image to image than $-\log p(x)$
-# itself, so a few hundred images pin its mean down well (the subset's ELBO acts as a control variate
-# with coefficient 1). The standard error combines, as independent terms, the spread of the gain
-# across the sampled images (which includes each image's Monte Carlo noise) and the Monte Carlo noise
-# of the full test set's one-sample ELBO. It does not cover the estimate's one-sided bias:
-# $\mathcal{L}_k$ is a lower bound on $\log p(x)$ in expectation, so the estimate of $-\log p(x)$
-# errs *high*, by an amount this run does not measure. The last step of the curve above,
-# {glue:}`binary.iwae_last_step`, is not a bound on it: when the importance weights are
-# heavy-tailed the gain per doubling of $k$ can shrink slowly (see {doc}`01_elbo`), and then
-# the last step is a poor guide to what remains beyond the largest $k$.
-#
-# ### The amortisation gap
-#
-# The encoder is one network that outputs $q$ for every image: *amortised* inference. It need not
-# find the best Gaussian $q$ for each image. For {glue:}`binary.gap_images` of the subset's (randomly
-# drawn) test images we optimise $(\mu, \log\sigma^2)$ for each image directly, by
-# {glue:}`binary.gap_steps` steps of gradient ascent on its ELBO (Adam, 8 samples a step, starting
-# from the encoder's output), and compare {cite:p}`cremer2018inference`:
-#
-# $$
-# \log p(x) - \mathcal{L}_{\text{encoder}}
-#   = \underbrace{\log p(x) - \mathcal{L}_{\text{best } q}}_{\text{approximation gap}}
-#   + \underbrace{\mathcal{L}_{\text{best } q} - \mathcal{L}_{\text{encoder}}}_{\text{amortisation gap}} .
-# $$
-
-
-# %%
-@tf.function
-def elbo_samples(decoder, x, mean, log_var, n_samples):
-    """Per-image ELBO estimates, n_samples z ~ N(mean, exp(log_var)): (n_samples, n)."""
-    eps = tf.random.normal((n_samples, *mean.shape))
-    z = mean + tf.exp(0.5 * log_var) * eps  # (s, n, d)
-    logits = decoder(tf.reshape(z, (-1, mean.shape[1])))  # (s*n, 28, 28)
-    targets = tf.reshape(tf.tile(x[None], (n_samples, 1, 1, 1)), tf.shape(logits))
-    recon = tf.reshape(bernoulli_nll(targets, logits), (n_samples, -1))  # (s, n)
-    return -recon - gaussian_kl(mean, log_var)
-
-
-def optimise_q(decoder, x, mean, log_var, steps, n_samples=8):
-    """Maximise each image's ELBO over its own (mean, log_var), from the encoder's."""
-    mean, log_var = keras.Variable(mean), keras.Variable(log_var)
-    optimizer = keras.optimizers.Adam(1e-2)
-    optimizer.build([mean, log_var])
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            # (s, n)
-            elbo = elbo_samples(decoder, x, mean.value, log_var.value, n_samples)
-            # images are independent
-            loss = -tf.reduce_sum(tf.reduce_mean(elbo, axis=0))
-        optimizer.apply(
-            tape.gradient(loss, [mean.value, log_var.value]), [mean, log_var]
-        )
-
-    for _ in range(steps):
-        step()
-    return mean.value, log_var.value
-
-
-def precise_elbo(decoder, x, mean, log_var, n_samples=400, chunk=50):
-    """Per-image ELBO over n_samples draws (in chunks, to bound memory): (n,)."""
-    draws = [
-        elbo_samples(decoder, x, mean, log_var, chunk)
-        for _ in range(n_samples // chunk)
-    ]
-    return np.concatenate([d.numpy() for d in draws]).mean(axis=0)
-
-
-# %%
-x_gap = tf.constant(x_test_binary[subset[:gap_images]])  # subset is in random order
-enc_mean, enc_log_var = vae_bin.encoder(x_gap)
-elbo_encoder = precise_elbo(vae_bin.decoder, x_gap, enc_mean, enc_log_var)
-half = optimise_q(vae_bin.decoder, x_gap, enc_mean, enc_log_var, gap_steps // 2)
-# continue from half
-best = optimise_q(vae_bin.decoder, x_gap, *half, gap_steps - gap_steps // 2)
-elbo_half, elbo_best = (precise_elbo(vae_bin.decoder, x_gap, *q) for q in (half, best))
-log_px_gap = bound[-1][:gap_images]  # the IWAE estimate of the same images
-gaps = {
-    "amortisation_gap_half": elbo_half - elbo_encoder,
-    "amortisation_gap": elbo_best - elbo_encoder,
-    "approximation_gap": log_px_gap - elbo_best,
-}
-for name, gap in gaps.items():
-    sem = gap.std(ddof=1) / np.sqrt(len(gap))
-    results.add(f"binary.{name}", float(gap.mean()), f"{{:.2f}} ± {sem:.2f}")
-    print(
-        f"{name}: {gap.mean():.2f} ± {sem:.2f} nats "
-        f"(mean ± s.e. over {len(gap)} images)"
-    )
-
-# %% [markdown]
-# Optimising $q$ image by image raised the ELBO by {glue:}`binary.amortisation_gap` nats after
-# {glue:}`binary.gap_steps` steps (mean ± standard error over the images;
-# {glue:}`binary.amortisation_gap_half` after half of them): what the single encoder network gives
-# up by predicting $q$ rather than fitting it. Both gaps are estimates with a known lean: the
-# optimisation may not have converged, so the amortisation gap is if anything *under*-estimated; and
-# $\log p(x)$ here is the importance-weighted bound, itself a lower bound, so the *approximation* gap
-# — the rest of the way, {glue:}`binary.approximation_gap` nats, what no diagonal Gaussian can close —
-# is under-estimated too. (In the linear toy of {doc}`01_elbo` the best mean-field $q$ has a mean
-# linear in $x$ and a constant variance, so a linear encoder can reach it: its amortisation gap can
-# be zero, while its approximation gap is not.)
-#
 # ## Training curves
 #
-# Validation reconstruction and KL terms, separately, against training time — grey levels (a
-# cross-entropy) and binarized digits (a likelihood) on separate axes, as they measure different
-# things. On the binarized model the validation KL went from {glue:}`binary.kl_first` nats after the
-# first epoch to {glue:}`binary.kl_last` at the end: information put into $z$ costs KL and pays for
-# itself in reconstruction.
+# The validation loss and its two terms against training time, one point per epoch, for both
+# models (a one-sample $-\mathcal{L}$ on 5,000 validation images, the same draws every epoch).
+# From the first epoch to the last, the 20-D model's reconstruction went from
+# {glue:}`grey.rec_curve` nats and its KL from {glue:}`grey.kl_curve`; the 2-D model's from
+# {glue:}`vae_2d.rec_curve` and {glue:}`vae_2d.kl_curve`. A rising KL means the codes carry more
+# about each image as training goes on — and pay for it.
 
 # %%
 panels = {
@@ -840,143 +563,57 @@ panels = {
     "reconstruction": ["val_reconstruction"],
     "KL": ["val_kl"],
 }
-results.add("binary.kl_first", run_bin.column("val_kl")[0], "{:.1f}")
-results.add("binary.kl_last", run_bin.column("val_kl")[-1], "{:.1f}")
-for title, run in (
-    ("grey levels: cross-entropy", run_grey),
-    ("binarized: likelihood", run_bin),
-):
-    fig = plotting.training_curves({title: run.records}, panels)
-    fig.suptitle(title, y=1.02)
-    plt.show()
+plotting.training_curves({"2-D": run_2d.records, "20-D": run_grey.records}, panels)
+plt.show()
+for key, run in (("vae_2d", run_2d), ("grey", run_grey)):
+    for term, short in (("val_reconstruction", "rec"), ("val_kl", "kl")):
+        first, last = run.column(term)[[0, -1]]
+        results.add(f"{key}.{short}_curve", f"{first:.1f} to {last:.1f}")
 
 # %% [markdown]
 # ## The numbers
 
 # %%
-val_curve = run_bin.column("val_neg_elbo")
-best_epoch = int(np.argmin(val_curve)) + 1
-tail = max(2, len(val_curve) // 5)  # the last fifth of the epochs
-# nats the validation -ELBO still fell
-late_drop = float(val_curve[-tail] - val_curve[-1])
-# Each point is a one-sample -ELBO over 5,000 validation images, with the same noise
-# draws every epoch; its Monte Carlo standard error says how much of a small drop could
-# be noise.
-val_se = float(np.sqrt(mc_var / 5000))
-# IWAE paper, Table 1: VAE, 1 stochastic layer, k=1 training, 3,280 passes
-iwae_reference = 86.76
-epochs_reference = 3280  # passes over 59,600 images, batch 20 (yburda/iwae)
-updates_reference = epochs_reference * 59_600 // 20
-updates_ours = len(run_bin.records) * (len(x_train) // batch_size)
-weights_reference = (784 * 200 + 200) + (200 * 200 + 200) + (200 * 100 + 100)  # encoder
-weights_reference += (50 * 200 + 200) + (200 * 200 + 200) + (200 * 784 + 784)  # decoder
-weights_ours = vae_bin.encoder.count_params() + vae_bin.decoder.count_params()
+terms = {"2-D": terms_2d, "20-D": grey_terms}
+runs = {"2-D": run_2d, "20-D": run_grey}
 show.table(
     [
         {
-            "": "test -ELBO, z sampled (nats)",
-            "grey levels": grey_terms["neg_elbo"],
-            "binarized": bin_terms["neg_elbo"],
-        },
-        {
-            "": "reconstruction",
-            "grey levels": grey_terms["reconstruction"],
-            "binarized": bin_terms["reconstruction"],
-        },
-        {"": "KL", "grey levels": grey_terms["kl"], "binarized": bin_terms["kl"]},
-        {
-            "": f"-log p(x), IWAE k={iwae_k}",
-            "grey levels": "(not a likelihood)",
-            "binarized": nll,
-        },
-        {
-            "": f"active units (of {latent_dim})",
-            "grey levels": grey_active,
-            "binarized": bin_active,
-        },
-        {
-            "": "epochs, training seconds",
-            "grey levels": f"{epochs_grey}, {run_grey.seconds:.0f}",
-            "binarized": f"{epochs_binary}, {run_bin.seconds:.0f}",
-        },
+            "model": name,
+            "test −ELBO (nats)": terms[name]["neg_elbo"],
+            "reconstruction": terms[name]["reconstruction"],
+            "KL": terms[name]["kl"],
+            "epochs": len(runs[name].records),
+            "training s": round(runs[name].seconds),
+        }
+        for name in terms
     ],
     floatfmt="{:.2f}",
 )
-
-# %%
 for key, value in grey_terms.items():
     results.add(f"grey.{key}", value, "{:.1f}")
 results.add("grey.entropy_floor", grey_floor, "{:.1f}")
 results.add("grey.epochs", len(run_grey.records))
 results.add("grey.train_seconds", run_grey.seconds, "{:.0f}")
-for key, value in bin_terms.items():
-    results.add(f"binary.{key}", value, "{:.1f}")
-results.add("binary.active_units", bin_active)
-results.add("binary.epochs", len(run_bin.records))
-results.add("binary.best_val_epoch", best_epoch)
-results.add("binary.train_seconds", run_bin.seconds, "{:.0f}")
-results.add("binary.iwae_nll", float(nll), f"{{:.1f}} ± {nll_stderr:.2f}")
-results.add("binary.iwae_nll_stderr", float(nll_stderr), "{:.2f}")
-results.add("binary.iwae_k", iwae_k, "{:,}")
-results.add("binary.iwae_images", iwae_images, "{:,}")
-results.add("binary.gap_images", gap_images, "{:,}")
-results.add("binary.gap_steps", gap_steps, "{:,}")
-results.add("binary.iwae_gain", float(gain.mean()), "{:.1f}")
-results.add(
-    "binary.iwae_curve",
-    dict(zip(map(str, ks), (-bound.mean(1)).tolist(), strict=True)),
-    glue_it=False,
-)
-
-# %%
-vs_paper = float(nll - iwae_reference)
-results.add("binary.iwae_vs_paper", vs_paper, f"{{:+.1f}} ± {nll_stderr:.2f}")
-results.add("binary.late_drop", late_drop, f"{{:.2f}} (noise level ± {val_se:.2f})")
-results.add("binary.late_epochs", tail - 1)
-results.add(
-    "binary.budget_verdict",
-    late_drop,
-    "was still falling at the end, so a longer schedule may narrow the gap"
-    if late_drop > 2 * val_se
-    else "had levelled off within noise, "
-    "so more passes of this schedule would buy little",
-)
-results.add(
-    "binary.paper_epoch_ratio", epochs_reference / len(run_bin.records), "{:,.0f}"
-)
-results.add("binary.paper_updates", updates_reference, "{:,}")
-results.add("binary.updates", updates_ours, "{:,}")
-results.add("batch_size", batch_size)
-results.add("binary.paper_update_ratio", updates_reference / updates_ours, "{:,.0f}")
-results.add("binary.weights", weights_ours, "{:,}")
-results.add("binary.weights_reference", weights_reference, "{:,}")
+# the lab's settings study: the 20-D grey model retrained with other seeds
+study = assets.measurements("vae_settings")["rows"]
+reseeded = assets.seed_runs(study, "grey-24")
+grey_seed_sd = np.std([row["final_val_neg_elbo"] for row in reseeded], ddof=1)
+results.add("grey.seed_sd", grey_seed_sd, "{:.2f}")
+results.add("grey.seeds", len(reseeded))
+results.add("grey.seed_epochs", reseeded[0]["epochs"])
 results.add("vae_2d.epochs", len(run_2d.records), glue_it=False)
 results.add("vae_2d.train_seconds", run_2d.seconds, glue_it=False)
-results.add("reference_iwae_paper_vae_nats", iwae_reference, glue_it=False)
 results.add("latent_dim", latent_dim)
-results.add("hidden", f"{hidden[0]}-{hidden[1]}")
 
 # %% [markdown]
-# - **Grey levels.** The test $-\mathcal{L}$ of {glue:}`grey.neg_elbo` nats (one $z$ per image: an
-#   estimate) includes the {glue:}`grey.entropy_floor` nats that even a perfect decoder would pay on
-#   grey pixels.
-# - **Binarized.** Importance sampling with $k$ = {glue:}`binary.iwae_k` on {glue:}`binary.iwae_images`
-#   random test images tightens the bound by {glue:}`binary.iwae_gain` nats, which puts
-#   $-\log p(x)$ on the test set at {glue:}`binary.iwae_nll` nats (± one standard error). The
-#   validation $-\mathcal{L}$ was lowest after epoch {glue:}`binary.best_val_epoch` of
-#   {glue:}`binary.epochs`.
-# - **Against the literature.** The IWAE paper {cite:p}`burda2015importance` reports 86.76 nats for a
-#   VAE with one stochastic layer on binarized MNIST, estimated with $k$ = 5,000 on the whole test
-#   set; ours (k = {glue:}`binary.iwae_k` on a subset, corrected to the whole test set as above)
-#   differs from it by {glue:}`binary.iwae_vs_paper` nats (ours minus theirs ± one standard error).
-#   What differs: their network is 784-200-200-50 with tanh units ({glue:}`binary.weights_reference`
-#   weights), ours 784-{glue:}`hidden`-20 with ReLUs ({glue:}`binary.weights` weights) — larger, with
-#   fewer latent dimensions; we train on 50,000 images (10,000 held out for validation) with our own
-#   batch size, cosine schedule and KL warm-up; their code initialises the decoder's output bias to
-#   the data's mean, ours to zero; and they trained for 3,280 passes over 59,600 images in batches
-#   of 20, {glue:}`binary.paper_updates` updates, {glue:}`binary.paper_update_ratio` times our
-#   {glue:}`binary.updates` ({glue:}`binary.epochs` epochs in batches of {glue:}`batch_size`). Over our last {glue:}`binary.late_epochs` epochs the validation
-#   $-\mathcal{L}$ fell by {glue:}`binary.late_drop` nats: it {glue:}`binary.budget_verdict`.
+# The 20-D model's test $-\mathcal{L}$ is {glue:}`grey.neg_elbo` nats (one $z$ per image: an
+# estimate), of which {glue:}`grey.entropy_floor` nats are the floor that even a perfect decoder
+# would pay on grey pixels. Its KL term, {glue:}`grey.kl` nats, is what the information in the
+# codes costs; compare the 2-D model's row. How much of these numbers is the luck of one training
+# run? Retrained with {glue:}`grey.seeds` seeds in the lab's settings study, the validation
+# $-\mathcal{L}$ of the same settings trained for {glue:}`grey.seed_epochs` epochs had a
+# standard deviation of {glue:}`grey.seed_sd` nats.
 
 # %%
 print(f"metrics of run {results['run_id']}: {results.save()}")
@@ -987,13 +624,13 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 # - A VAE is three pieces: an encoder that outputs $\mu$ and $\log\sigma^2$, the reparameterised
 #   sample $z = \mu + \sigma \odot \varepsilon$, a decoder that outputs logits; its loss is the
 #   reconstruction cross-entropy plus the closed-form KL, both summed per image.
-# - Unsupervised, the 2-D latent space separates the digits, and its quantile grid decodes into a
+# - Unsupervised, the 2-D latent space largely separates the digits, and its quantile grid decodes into a
 #   smooth manifold of digits — which you can explore live above.
-# - On grey levels the loss is a cross-entropy with a floor of {glue:}`grey.entropy_floor` nats; only on
-#   binarized MNIST is it a likelihood, estimated here at {glue:}`binary.iwae_nll` nats by importance
-#   sampling.
-# - The ELBO's gap to $\log p(x)$ splits into what the Gaussian family cannot express and what the
-#   shared encoder gives up ({glue:}`binary.amortisation_gap` nats here).
+# - Samples from $q$ look like its mean: each image pins its code down to a small part of the
+#   prior's width.
+# - On grey levels the loss is a cross-entropy with a floor of {glue:}`grey.entropy_floor` nats,
+#   not a likelihood; {doc}`02_vae_mnist_lab` trains the model on binarized digits, estimates its
+#   $-\log p(x)$, and shows how the settings were chosen.
 # - Trained weights, the epoch logs and a `metrics.json` are saved in `output_dir`. A rerun with the
 #   same settings and code reuses the weights; any change (a parameter, the train step) trains
 #   afresh, and an interrupted run resumes from its last finished epoch.
@@ -1003,37 +640,33 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 # Each exercise edits the notebook; rerunning it retrains exactly the models whose settings or code
 # changed.
 #
-# 1. Replace the sum over pixels in the reconstruction term by a mean (divide it by 784). What
-#    happens to the KL term and to the active units? Why?
+# 1. In `VAE.train_step`, divide the reconstruction term by 784, the number of pixels
+#    (`reconstruction = ops.mean(bernoulli_nll(x, logits)) / 784`): a mean over pixels instead of
+#    a sum, as `keras.losses.binary_crossentropy` computes. Predict first, then rerun: what happens
+#    to the KL term, to the square's share of codes and to the images decoded from the mean codes?
 #
 # :::{admonition} Solution
 # :class: dropdown
 # Averaging over pixels shrinks the reconstruction term 784-fold while the KL term stays a sum:
 # relative to the ELBO, the KL now weighs 784 times more. The optimum moves toward $q$ = prior:
-# the KL term collapses toward 0, most (often all) units become inactive, and reconstructions turn
-# into the blurry average digit. This is exactly a β-VAE with β = 784.
+# the KL term collapses toward 0, most (often all) latent dimensions go unused (the lab calls them
+# inactive), the codes crowd toward the prior, and the reconstructions turn into a blurry average
+# digit. (The test $-\mathcal{L}$, which `elbo_terms` computes with the package's own sum, gets
+# much worse.) This is a β-VAE with β = 784; Adam's step sizes hardly depend on the gradient's
+# overall scale, so the 784-fold smaller gradient matters little.
 # :::
 #
-# 2. Weight the KL term by $\beta$ in `VAE.train_step` (`loss = reconstruction + beta * kl`) and
-#    train the 2-D model for $\beta \in \{0.5, 2, 4\}$. How do the scatter plot and the manifold
-#    change?
+# 2. Weight the KL term by β in `VAE.train_step`: the gradient comes from `objective`, so write
+#    the number into that line, e.g. `objective = reconstruction + 4.0 * kl_weight * kl` (a
+#    number in the cell, not a variable set elsewhere: the run's fingerprint hashes the code).
+#    Train the 2-D model with β = 0.5, 2 and 4 and note, each time, the KL on the test set and the
+#    share of codes in the dashed square. How do the scatter plot and the manifold change?
 #
 # :::{admonition} Solution
 # :class: dropdown
-# A larger β pulls the codes toward the prior: the scatter fills the dashed square more evenly and
-# the manifold gets smoother but blurrier, with rarer digits squeezed out; β < 1 spreads the codes
-# beyond the square, leaves gaps the decoder never trained on, and sharpens reconstructions. Because
-# `train_step` is part of the run's fingerprint, each edit retrains on its own.
-# :::
-#
-# 3. Estimate $-\log p(x)$ with $k = 1, 10, 100, 1000$ on 100 images, with 10 independent repeats
-#    each. How does the spread of the estimate change with $k$?
-#
-# :::{admonition} Solution
-# :class: dropdown
-# The estimate falls (tightens) with $k$ and its spread shrinks, roughly like $1/\sqrt{k}$ once the
-# weights are well behaved: `vae.grouped_log_mean_exp(log_w, k)` on $10k$ samples gives the ten
-# repeats directly. For well-behaved weights the bias $\log p(x) - \mathcal{L}_k$ shrinks roughly in
-# proportion to $1/k$; heavy-tailed weights make it shrink more slowly, so the last step of the curve
-# above, {glue:}`binary.iwae_last_step`, says that some gain is left, not how much.
+# A larger β makes information in the codes dearer: the KL falls, each $q$ widens, and the mean
+# codes crowd toward the origin, so the square's share moves toward the 81% the prior itself puts
+# there; the manifold gets smoother but blurrier, with rarer digits squeezed out. β < 1 does the
+# opposite: a larger KL, codes spread beyond the square, gaps the decoder never trained on, and
+# sharper reconstructions. Each edit retrains (and replaces the earlier `vae_2d` run).
 # :::

@@ -18,19 +18,24 @@ def measurements(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def seed_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows of a settings study that differ only in their training seed: every row whose
-    ``changes`` set ``seed``, and the unchanged row with the same ``epochs`` that they repeat.
+def seed_runs(rows: list[dict[str, Any]], base: str) -> list[dict[str, Any]]:
+    """The runs of a settings study that repeat candidate ``base`` with other training seeds:
+    ``base`` itself, then every row whose ``changes`` are ``base``'s plus ``seed`` and whose
+    ``epochs`` are ``base``'s. Their spread is the training's own randomness.
 
-    Their spread is the training's own randomness. Raises ``ValueError`` when the rows hold no
-    reseeded run, or reseeded runs of more than one epoch count.
+    Raises ``ValueError`` when ``base`` is not among the rows or has no reseeded run.
     """
-    reseeded = [row for row in rows if "seed" in row["changes"]]
-    epochs = {row["epochs"] for row in reseeded}
-    if len(epochs) != 1 or any(set(row["changes"]) != {"seed"} for row in reseeded):
-        raise ValueError(
-            "rows: expected reseeded runs of one unchanged candidate (changes {'seed': N}, one "
-            f"epoch count); got {[row['changes'] for row in reseeded]} at epochs {sorted(epochs)}"
-        )
-    base = [row for row in rows if not row["changes"] and row["epochs"] in epochs]
-    return base + reseeded
+    by_name = {row["candidate"]: row for row in rows}
+    if base not in by_name:
+        raise ValueError(f"base: no candidate {base!r} among {sorted(by_name)}")
+    first = by_name[base]
+    reseeded = [
+        row
+        for row in rows
+        if "seed" in row["changes"]
+        and {k: v for k, v in row["changes"].items() if k != "seed"} == first["changes"]
+        and row["epochs"] == first["epochs"]
+    ]
+    if not reseeded:
+        raise ValueError(f"base: {base!r} has no reseeded runs (changes {{'seed': N}} on it)")
+    return [first, *reseeded]

@@ -1,10 +1,10 @@
 """A VAE on MNIST: its loss terms, its model and train step, and estimators of its quality.
 
-The sampling layer, the encoder and decoder, the model with its train step (:class:`VAE`) and
-:func:`train_vae` are taught in chapter 02 and *generated* from its cells (the region at the
-end of this module, ``python -m tools.export``): edit the chapter, not that region. Written here
-by hand: the loss terms the train step uses and the estimators (ELBO terms, importance-weighted
-bounds, active units).
+The loss terms (:func:`bernoulli_nll`, :func:`gaussian_kl`), the sampling layer, the encoder and
+decoder, the model with its train step (:class:`VAE`) and :func:`train_vae` are taught in
+chapter 02 and *generated* from its cells (the region at the end of this module,
+``python -m tools.export``): edit the chapter, not that region. Written here by hand: the
+estimators (ELBO terms, importance-weighted bounds, active units).
 
 Conventions, used everywhere in the book:
 
@@ -25,25 +25,6 @@ from keras import layers, ops
 from vaegan_utils import pipelines, training
 
 LOG_2PI = math.log(2.0 * math.pi)
-
-
-def bernoulli_nll(x, logits):
-    """−log p(x | z) for a Bernoulli decoder: sigmoid cross-entropy summed over pixels.
-
-    ``x``: ``(batch, ...)`` targets in [0, 1]; ``logits``: same shape. Returns ``(batch,)``.
-    For grey-level ``x`` this is a cross-entropy, not a likelihood.
-    """
-    # Stable form of −[x log σ(l) + (1−x) log(1−σ(l))] = softplus(l) − x·l.
-    per_pixel = ops.softplus(logits) - x * logits
-    return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=1)
-
-
-def gaussian_kl(mean, log_var):
-    """KL(N(mean, diag(exp(log_var))) ‖ N(0, I)) in closed form, summed over latent dims.
-
-    ``mean``, ``log_var``: ``(batch, latent_dim)``. Returns ``(batch,)``.
-    """
-    return 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - 1.0 - log_var, axis=-1)
 
 
 def diag_gaussian_log_prob(z, mean, log_var):
@@ -207,6 +188,26 @@ def active_units(
 
 # ---- Generated from notebooks/02_vae_mnist.py: edit the chapter, not this code. ----
 # fmt: off
+
+
+def bernoulli_nll(x, logits):
+    """-log p(x | z) for a Bernoulli decoder: sigmoid cross-entropy summed over pixels.
+
+    ``x``: ``(batch, ...)`` targets in [0, 1]; ``logits``: same shape. Returns
+    ``(batch,)``. For grey-level ``x`` this is a cross-entropy, not a likelihood.
+    """
+    # stable form of -[x log σ(l) + (1-x) log(1-σ(l))]: softplus(l) - x·l
+    per_pixel = ops.softplus(logits) - x * logits
+    return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=1)
+
+
+def gaussian_kl(mean, log_var):
+    """KL(N(mean, diag(exp(log_var))) ‖ N(0, I)), closed form, summed over latent dims.
+
+    ``mean``, ``log_var``: ``(batch, latent_dim)``. Returns ``(batch,)``.
+    """
+    per_dim = ops.square(mean) + ops.exp(log_var) - 1.0 - log_var  # (batch, d)
+    return 0.5 * ops.sum(per_dim, axis=-1)
 
 
 class Sampling(layers.Layer):
