@@ -43,3 +43,18 @@ def test_paired_interval_rejects_bad_input() -> None:
         intervals.paired_interval([1.0])
     with pytest.raises(ValueError, match="level"):
         intervals.paired_interval([1.0, 2.0], level=95)
+
+
+def test_sd_interval_covers_the_true_sd_at_its_level() -> None:
+    """Oracle: simulation. Of 4,000 samples of 3 normal values (sd 2), about 95% of the
+    intervals hold 2; a 50% interval holds it about half the time."""
+    rng = np.random.default_rng(0)
+    samples = rng.normal(0.0, 2.0, (4000, 3))
+    for level in (0.95, 0.5):
+        found = [intervals.sd_interval(row, level) for row in samples]
+        coverage = np.mean([iv.low <= 2.0 <= iv.high for iv in found])
+        assert abs(coverage - level) < 0.025, (level, coverage)
+    one = intervals.sd_interval([1.0, 2.0, 3.0])
+    assert one.mean == pytest.approx(1.0) and one.low < 1.0 < one.high
+    with pytest.raises(ValueError, match="at least 2 values"):
+        intervals.sd_interval([1.0])

@@ -48,3 +48,21 @@ def paired_interval(after, before=None, level: float = 0.95) -> Interval:
     half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     mean = float(values.mean())
     return Interval(mean, mean - half, mean + half, len(values))
+
+
+def sd_interval(values, level: float = 0.95) -> Interval:
+    """The sample standard deviation of ``values`` (ddof = 1) and its chi-square interval at
+    ``level``, for normally distributed values: with few values it is wide (3 values, 95%:
+    0.52 to 6.3 times the estimate)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"need a 1-D array of at least 2 values, got shape {values.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    dof = len(values) - 1
+    sd = float(values.std(ddof=1))
+    upper_q, lower_q = stats.chi2.ppf([0.5 + level / 2, 0.5 - level / 2], dof)
+    low, high = sd * np.sqrt(dof / upper_q), sd * np.sqrt(dof / lower_q)
+    return Interval(sd, float(low), float(high), len(values))
