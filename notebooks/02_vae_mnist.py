@@ -65,6 +65,7 @@ from vaegan_utils import (
     assets,
     data,
     explorer,
+    intervals,
     pipelines,
     plotting,
     reporting,
@@ -367,7 +368,9 @@ results.add("vae_2d.test_neg_elbo", terms_2d["neg_elbo"], "{:.1f}")
 # $0.9^2$ = 81% of its mass there). Evenly spaced *quantiles* of the prior spread the grid where
 # the prior puts its mass — and, to the extent that the KL term pulled the codes toward the prior,
 # where the codes are. Decoding the 20x20 grid (in one batch) shows the *manifold* the decoder has
-# learned — the images it draws across the plane — each digit flowing into its neighbours. (This 2-D model's own test $-\mathcal{L}$ on grey levels is
+# learned — the images it draws across the plane — each digit flowing into its neighbours. Its
+# axes are the scatter plot's: find where each digit's cluster lies, and look at the blends
+# between neighbouring clusters. (This 2-D model's own test $-\mathcal{L}$ on grey levels is
 # {glue:}`vae_2d.test_neg_elbo` nats: two dimensions are a picture, not a good model.)
 
 # %%
@@ -487,7 +490,8 @@ print(
 print(f"entropy of the grey levels (the floor of this loss): {grey_floor:.2f} nats")
 
 # %% [markdown]
-# Each digit's first test image, decoded by the 20-D model from its mean code and three samples:
+# Each digit's first test image, decoded by the 20-D model from its mean code and three samples
+# (compare each sample column with the mean; how much they differ is measured next):
 
 # %%
 first_of_each = np.array([np.flatnonzero(y_test == digit)[0] for digit in range(10)])
@@ -500,23 +504,28 @@ plt.show()
 
 # %%
 def sample_shift(model, images):
-    """Mean |pixel change| between decoding the mean code and a posterior sample, and
-    the posterior's mean standard deviation over the dimensions the model uses."""
+    """Per image, mean |pixel change| between decoding the mean code and a posterior
+    sample, (n,); and the posterior's mean standard deviation over the dimensions the
+    model uses."""
     decoded = mean_and_samples(model, images, n_samples=1)
     _, log_var = model.encoder.predict(images, verbose=0)
     std = np.exp(0.5 * log_var)  # (n, d)
     # the dimensions whose mean code varies across images: the ones the model uses
     active = np.var(model.encoder.predict(images, verbose=0)[0], axis=0) > 0.01
-    return float(np.abs(decoded[1] - decoded[0]).mean()), float(std[:, active].mean())
+    return np.abs(decoded[1] - decoded[0]).mean(axis=(1, 2)), float(
+        std[:, active].mean()
+    )
 
 
-shift_2d, std_2d = sample_shift(vae_2d, x_test[:shift_images])
-shift_20d, std_20d = sample_shift(vae_grey, x_test[:shift_images])
+shifts_2d, std_2d = sample_shift(vae_2d, x_test[:shift_images])
+shifts_20d, std_20d = sample_shift(vae_grey, x_test[:shift_images])
+shift_2d, shift_20d = shifts_2d.mean(), shifts_20d.mean()
 results.add("shift_images", shift_images, "{:,}")
 results.add("shift_compare", shift_20d / shift_2d, "{:.2f} times the 2-D model's")
-results.add("vae_2d.sample_shift", shift_2d, "{:.3f}")
+for key, shifts in (("vae_2d", shifts_2d), ("grey", shifts_20d)):
+    se = shifts.std(ddof=1) / np.sqrt(len(shifts))  # over the images
+    results.add(f"{key}.sample_shift", shifts.mean(), f"{{:.3f}} ± {se:.3f}")
 results.add("vae_2d.posterior_std", std_2d, "{:.2f}")
-results.add("grey.sample_shift", shift_20d, "{:.3f}")
 results.add("grey.posterior_std", std_20d, "{:.2f}")
 print(
     f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}; "
@@ -524,7 +533,8 @@ print(
 )
 
 # %% [markdown]
-# Over {glue:}`shift_images` test images (one sample each), a posterior sample moved the decoded
+# Over {glue:}`shift_images` test images (one sample each; mean ± standard error over the
+# images), a posterior sample moved the decoded
 # image by {glue:}`vae_2d.sample_shift` per pixel on average on the 2-D model, and by
 # {glue:}`grey.sample_shift` on the 20-D model — {glue:}`shift_compare`. The posterior's standard
 # deviation, averaged over the dimensions each model uses (those whose mean code varies across
@@ -537,8 +547,8 @@ print(
 #
 # Images drawn from the model itself, $z \sim \mathcal{N}(0, I)$, decoded. Blurry strokes are the
 # signature of a Bernoulli decoder trained on an ELBO — each pixel's probability, not a sample, is
-# shown. Look for blends of two digits: codes from regions of the prior that no training image's
-# $q$ covers.
+# shown. Look for blends of two digits: possibly codes from regions of the prior that no
+# training image's $q$ covers.
 
 # %%
 prior_codes = keras.random.normal((40, latent_dim), seed=seed)
@@ -554,8 +564,8 @@ plt.show()
 # models (a one-sample $-\mathcal{L}$ on 5,000 validation images, the same draws every epoch).
 # From the first epoch to the last, the 20-D model's reconstruction went from
 # {glue:}`grey.rec_curve` nats and its KL from {glue:}`grey.kl_curve`; the 2-D model's from
-# {glue:}`vae_2d.rec_curve` and {glue:}`vae_2d.kl_curve`. A rising KL means the codes carry more
-# about each image as training goes on — and pay for it.
+# {glue:}`vae_2d.rec_curve` and {glue:}`vae_2d.kl_curve`. A rising KL means that each image's
+# $q$ moves further from the prior as training goes on — the price of a better reconstruction.
 
 # %%
 panels = {
@@ -598,8 +608,20 @@ results.add("grey.train_seconds", run_grey.seconds, "{:.0f}")
 # the lab's settings study: the 20-D grey model retrained with other seeds
 study = assets.measurements("vae_settings")["rows"]
 reseeded = assets.seed_runs(study, "grey-24")
-grey_seed_sd = np.std([row["final_val_neg_elbo"] for row in reseeded], ddof=1)
-results.add("grey.seed_sd", grey_seed_sd, "{:.2f}")
+grey_sd = intervals.sd_interval([row["final_val_neg_elbo"] for row in reseeded])
+results.add("grey.seed_sd", grey_sd.mean, "{:.2f}")
+results.add(
+    "grey.seed_sd_interval", grey_sd.mean, f"{grey_sd.low:.2f} to {grey_sd.high:.2f}"
+)
+# the study's run of this lesson's settings and seed (none in quick mode)
+same_settings = [
+    row
+    for row in study
+    if not row["binarized"] and not row["changes"] and row["epochs"] == epochs_grey
+]
+same_run = (same_settings or [{"final_val_neg_elbo": float("nan")}])[0]
+results.add("grey.val_neg_elbo", run_grey.column("val_neg_elbo")[-1], "{:.2f}")
+results.add("grey.study_val_neg_elbo", same_run["final_val_neg_elbo"], "{:.2f}")
 results.add("grey.seeds", len(reseeded))
 results.add("grey.seed_epochs", reseeded[0]["epochs"])
 results.add("vae_2d.epochs", len(run_2d.records), glue_it=False)
@@ -613,7 +635,11 @@ results.add("latent_dim", latent_dim)
 # codes costs; compare the 2-D model's row. How much of these numbers is the luck of one training
 # run? Retrained with {glue:}`grey.seeds` seeds in the lab's settings study, the validation
 # $-\mathcal{L}$ of the same settings trained for {glue:}`grey.seed_epochs` epochs had a
-# standard deviation of {glue:}`grey.seed_sd` nats.
+# standard deviation of {glue:}`grey.seed_sd` nats (from three runs, so itself uncertain: 95%
+# interval {glue:}`grey.seed_sd_interval`). Even this run is not the study's: with the same
+# settings and seed, its final validation $-\mathcal{L}$ is {glue:}`grey.val_neg_elbo` against the
+# study's {glue:}`grey.study_val_neg_elbo`, because here the 2-D model draws from the random
+# stream first — in effect another seed.
 
 # %%
 print(f"metrics of run {results['run_id']}: {results.save()}")
@@ -624,7 +650,8 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 # - A VAE is three pieces: an encoder that outputs $\mu$ and $\log\sigma^2$, the reparameterised
 #   sample $z = \mu + \sigma \odot \varepsilon$, a decoder that outputs logits; its loss is the
 #   reconstruction cross-entropy plus the closed-form KL, both summed per image.
-# - Unsupervised, the 2-D latent space largely separates the digits, and its quantile grid decodes into a
+# - Unsupervised, the 2-D latent space puts the digits in largely separate clusters (see the
+#   scatter plot), and its quantile grid decodes into a
 #   smooth manifold of digits — which you can explore live above.
 # - Samples from $q$ look like its mean: each image pins its code down to a small part of the
 #   prior's width.
@@ -643,30 +670,35 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 # 1. In `VAE.train_step`, divide the reconstruction term by 784, the number of pixels
 #    (`reconstruction = ops.mean(bernoulli_nll(x, logits)) / 784`): a mean over pixels instead of
 #    a sum, as `keras.losses.binary_crossentropy` computes. Predict first, then rerun: what happens
-#    to the KL term, to the square's share of codes and to the images decoded from the mean codes?
+#    to the KL term, to the square's share of codes (the variable `inside`) and to the images
+#    decoded from the mean codes?
 #
 # :::{admonition} Solution
 # :class: dropdown
 # Averaging over pixels shrinks the reconstruction term 784-fold while the KL term stays a sum:
 # relative to the ELBO, the KL now weighs 784 times more. The optimum moves toward $q$ = prior:
 # the KL term collapses toward 0, most (often all) latent dimensions go unused (the lab calls them
-# inactive), the codes crowd toward the prior, and the reconstructions turn into a blurry average
-# digit. (The test $-\mathcal{L}$, which `elbo_terms` computes with the package's own sum, gets
-# much worse.) This is a β-VAE with β = 784; Adam's step sizes hardly depend on the gradient's
-# overall scale, so the 784-fold smaller gradient matters little.
+# inactive), the mean codes collapse toward the origin, so almost all fall inside the square, and
+# the reconstructions turn into a blurry average digit. (The test $-\mathcal{L}$, which
+# `elbo_terms` computes with the package's own sum, gets much worse.) This is a β-VAE with
+# β = 784: only the ratio of the two terms matters, since dividing the whole loss by 784 would
+# change little — Adam's steps hardly depend on the gradient's overall scale.
 # :::
 #
 # 2. Weight the KL term by β in `VAE.train_step`: the gradient comes from `objective`, so write
-#    the number into that line, e.g. `objective = reconstruction + 4.0 * kl_weight * kl` (a
-#    number in the cell, not a variable set elsewhere: the run's fingerprint hashes the code).
-#    Train the 2-D model with β = 0.5, 2 and 4 and note, each time, the KL on the test set and the
-#    share of codes in the dashed square. How do the scatter plot and the manifold change?
+#    the number into that line, e.g. `objective = reconstruction + 4.0 * kl_weight * kl`. (Type
+#    the number itself: a variable set in another cell would not count as a code change, and the
+#    old model would be reused. Each edit retrains both models, one to two minutes on 2 cores.)
+#    Train with β = 0.5, 2 and 4 and note, each time, the 2-D model's KL on the test set
+#    (`terms_2d`) and the share of codes in the dashed square (`inside`). How do the scatter plot
+#    and the manifold change?
 #
 # :::{admonition} Solution
 # :class: dropdown
 # A larger β makes information in the codes dearer: the KL falls, each $q$ widens, and the mean
-# codes crowd toward the origin, so the square's share moves toward the 81% the prior itself puts
-# there; the manifold gets smoother but blurrier, with rarer digits squeezed out. β < 1 does the
+# codes crowd toward the origin, so the square's share rises — and can pass the prior's 81%,
+# since the mean codes then spread less than the prior; the manifold gets smoother but blurrier,
+# with rarer digits squeezed out. β < 1 does the
 # opposite: a larger KL, codes spread beyond the square, gaps the decoder never trained on, and
 # sharper reconstructions. Each edit retrains (and replaces the earlier `vae_2d` run).
 # :::
