@@ -377,3 +377,25 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     payload = io.BytesIO(np.arange(3_000_000, dtype=np.uint8).tobytes()).getvalue()
     path.write_bytes(payload)
     assert data.sha256_file(path) == hashlib.sha256(payload).hexdigest()
+
+
+def test_random_halves_split_every_image_once_and_mix_the_file_order() -> None:
+    index = np.arange(10_000)
+    first, second = data.random_halves(index, seed=0)
+    assert len(first) == len(second) == 5000
+    assert sorted(np.concatenate([first, second])) == list(index)  # each image once
+    again, _ = data.random_halves(index, seed=0)
+    other, _ = data.random_halves(index, seed=1)
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    # A random half holds about half of the file's first 5,000 (hypergeometric s.d. 0.0035);
+    # the file-order split (the control) holds all of them.
+    assert abs(np.mean(first < 5000) - 0.5) < 0.02
+    assert np.mean(index[:5000] < 5000) == 1.0
+    odd_first, odd_second = data.random_halves(np.arange(7))
+    assert (len(odd_first), len(odd_second)) == (3, 4)
+
+
+@pytest.mark.parametrize("bad", [{"images": np.arange(1)}, {"images": np.arange(4), "seed": -1}])
+def test_random_halves_refuse_too_few_images_and_bad_seeds(bad: dict) -> None:
+    with pytest.raises(ValueError, match="images|seed"):
+        data.random_halves(**bad)

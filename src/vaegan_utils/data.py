@@ -297,6 +297,23 @@ def binarize(images: np.ndarray, seed: int | np.random.Generator | None = 0) -> 
     return (rng.random(images.shape, dtype=np.float32) < images).astype(np.float32)
 
 
+def random_halves(images: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``images`` into two halves at random (``seed``): a reference set and a real-data
+    floor drawn from the same population.
+
+    A split in file order is not one: MNIST's test set lists its 5,000 digits from one NIST
+    source (SD-3) before 5,000 from another (SD-1), so its first and last halves compare two
+    writer populations. With an odd count the second half has one image more.
+    """
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+    if len(images) < 2:
+        raise ValueError(f"images must hold at least 2 images to halve, got {len(images)}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    half = len(images) // 2
+    return images[order[:half]], images[order[half:]]
+
+
 def load_mnist(
     dtype: str = "float32",
     binarize_mode: str | None = None,
