@@ -89,7 +89,8 @@ print(runtime.run_card(seed=seeds[0], quick=quick))
 #
 # The **baseline** is chapter 3's recipe: batch norm in both players, no balance rule, the
 # non-saturating loss $-\log D(G(z))$, sampling from the EMA generator (an exponential moving
-# average of $G$'s weights). Seven arms in all, each a cell of one of two 2 × 2 designs (or the seed's literal rule):
+# average of $G$'s weights). Seven arms in all, each a cell of one of two 2 × 2 designs (or the
+# rule with $D$'s loss summed):
 #
 # | | rule off | rule on (D's loss averaged) |
 # |---|---|---|
@@ -97,9 +98,10 @@ print(runtime.run_card(seed=seeds[0], quick=quick))
 # | no batch norm | no batch norm | no batch norm + rule |
 # | saturating loss | saturating | saturating + rule |
 #
-# plus **rule, D's loss summed**: the seed's rule as most TensorFlow 1 code computed it, with $D$'s
-# loss the *sum* of its real and fake cross-entropies (chapter 3 derives where each version pauses
-# which player).
+# plus **rule, D's loss summed**: the rule with $D$'s loss the *sum* of its real and fake
+# cross-entropies instead of their average. The seed does not say how its two cross-entropies
+# combine; the book averages them everywhere else, and summing them is the other common choice
+# (the lab {doc}`03_gan_mnist_lab` derives where each version pauses which player).
 
 # %%
 BASELINE = {
@@ -122,8 +124,8 @@ ARMS = {
 # ## One run
 #
 # A run builds both players with its seed, trains them for `steps` steps and, every `eval_every`
-# steps, scores `eval_samples` fresh samples of the EMA generator with chapter 3's protocol
-# (score, Fréchet distance to the first 5,000 test digits, the share of each digit) and the
+# steps, scores `eval_samples` fresh samples of the EMA generator (score, Fréchet distance to the
+# first 5,000 test digits, the share of each digit) and the
 # **sample spread**, the per-pixel standard deviation across samples, near 0 when every code gives
 # the same image. The train step logs the norm of $G$'s gradient and how often each player paused.
 
@@ -240,7 +242,10 @@ def final(arm, key):
 #
 # The Fréchet distance of each arm, one panel per 2 × 2 design. Lines are the mean over seeds, the
 # shaded bands span the lowest to the highest seed; the dashed line is the other test half (real
-# digits, same $n$), the dotted one real training digits.
+# digits, same $n$), the dotted one real training digits. The reference and the other half are
+# the test set's halves in file order, which come from two NIST sources: the other half lies
+# farther from the reference than a random half would ({doc}`03_gan_mnist_lab` measures how much),
+# so it is no floor for a generator; the comparisons between arms share the reference.
 
 # %%
 designs = {
@@ -600,8 +605,8 @@ results.add(
 # (ratio {glue:}`contrast.rule_baseline.ratio`, {glue:}`contrast.rule_baseline.interval`). Chapter 3
 # derived that with $D$'s loss averaged and $D$ sure of real images, $D$'s pause region is the
 # larger one; here
-# {glue:}`rule_reading`. The seed's
-# literal rule, $D$'s loss summed, paused $D$ in {glue:}`arms.rule_ds_loss_summed.d_paused` and $G$
+# {glue:}`rule_reading`. The rule with
+# $D$'s loss summed paused $D$ in {glue:}`arms.rule_ds_loss_summed.d_paused` and $G$
 # in {glue:}`arms.rule_ds_loss_summed.g_paused`; against the averaged rule:
 # {glue:}`contrast.summed_averaged_rule.verdict` (ratio {glue:}`contrast.summed_averaged_rule.ratio`,
 # {glue:}`contrast.summed_averaged_rule.interval`).
