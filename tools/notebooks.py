@@ -129,6 +129,8 @@ def execution_problems(ipynb_path: Path) -> list[str]:
 
 #: A run id as printed by the run card and the training and metrics lines: "run 1a2b3c4d".
 RUN_ID = re.compile(r"\brun ([0-9a-f]{8})\b")
+#: how a page declares the run it measures without training it (a lab loading its lesson's run)
+UPSTREAM = re.compile(r"\bupstream run ([0-9a-f]{8})\b")
 #: What a reused model prints (``training.fit_or_load``): a committed run must not show it.
 REUSED = "reused the weights"
 
@@ -151,18 +153,20 @@ def run_problems(ipynb_path: Path) -> list[str]:
     """Why a committed ``.ipynb`` is not one from-scratch run (empty list: it is).
 
     Its run card names a run id; every run id in its outputs must be that one (training lines,
-    the metrics line), at least one line besides the run card must carry it, and no model may
-    have been reused from an earlier run.
+    the metrics line) or one it declares as its source with "upstream run <id>" (see
+    :func:`upstream_runs`), at least one line besides the run card must carry its own id, and no
+    model may have been reused from an earlier run.
     """
     texts = _text_outputs(nbformat.read(ipynb_path, as_version=4))
     ids = [match for text in texts for match in RUN_ID.findall(text)]
     problems = []
     if not ids:
         return [f"{ipynb_path.name}: no run id in its outputs (the run card prints one)"]
-    foreign = sorted(set(ids) - {ids[0]})
+    declared = {match for text in texts for match in UPSTREAM.findall(text)}
+    foreign = sorted(set(ids) - {ids[0]} - declared)
     if foreign:
         problems.append(f"{ipynb_path.name}: outputs of run {ids[0]} mix in runs {foreign}")
-    if len(ids) < 2:
+    if ids.count(ids[0]) < 2:
         problems.append(
             f"{ipynb_path.name}: only the run card names run {ids[0]}; "
             "its metrics line must carry it too"
@@ -170,6 +174,20 @@ def run_problems(ipynb_path: Path) -> list[str]:
     if any(REUSED in text for text in texts):
         problems.append(f"{ipynb_path.name}: shows a model reused from an earlier run")
     return problems
+
+
+def upstream_runs(ipynb_path: Path) -> set[str]:
+    """The run ids a committed ``.ipynb`` declares as its source ("upstream run <id>"): runs of
+    another notebook whose saved model this one measures instead of training its own."""
+    texts = _text_outputs(nbformat.read(ipynb_path, as_version=4))
+    return {match for text in texts for match in UPSTREAM.findall(text)}
+
+
+def run_card_id(ipynb_path: Path) -> str | None:
+    """The run id a committed ``.ipynb``'s run card names (its first run id), or None."""
+    texts = _text_outputs(nbformat.read(ipynb_path, as_version=4))
+    ids = [match for text in texts for match in RUN_ID.findall(text)]
+    return ids[0] if ids else None
 
 
 def output_directory(py_path: Path, parameters: dict[str, Any] | None = None) -> Path | None:
