@@ -6,7 +6,7 @@ hash-checked before use. From it:
 - an Inception-style score, exp(E_x KL(p(y|x) ‖ p(y))), between 1 and 10 (10: every sample is a
   confident digit and all ten digits are equally frequent);
 - the Fréchet distance between Gaussians fitted to its penultimate features on generated images
-  and on real images (the MNIST test set);
+  and on real reference images (in the book, a random half of the MNIST test set);
 - the fraction of samples assigned to each digit (mode collapse shows as classes vanishing);
 - precision and recall in the same feature space (Kynkäänniemi et al. 2019): the share of
   generated images that fall inside the real images' manifold (fidelity) and the share of real
@@ -80,7 +80,8 @@ class Scorer:
 
     @classmethod
     def from_real(cls, real_images: np.ndarray, classifier: keras.Model | None = None) -> Scorer:
-        """A scorer whose reference is ``real_images`` (e.g. the first 5,000 test digits)."""
+        """A scorer whose reference is ``real_images`` (e.g. a random half of the test digits,
+        :func:`vaegan_utils.data.random_halves`)."""
         classifier = classifier if classifier is not None else load_classifier()
         features, _ = features_and_probabilities(classifier, real_images)
         return cls(classifier, features.mean(0), np.cov(features, rowvar=False), features)

@@ -254,7 +254,7 @@ class GAN(GANBase):
     ``balance=True`` the seed's balance rule pauses a side: D is not updated when twice
     its loss is below G's, and G is not updated when twice its loss is below D's (D's
     loss averaged over its real and fake halves, or summed with ``summed_d_loss=True``,
-    the common TF1 convention). With ``ema`` above 0, the EMA generator's weights follow
+    the other common choice). With ``ema`` above 0, the EMA generator's weights follow
     an exponential moving average of G's (decay ``ema``).
 
     Logged per step (averaged over each ``fit`` epoch): both losses, whether each side
