@@ -124,12 +124,11 @@ lesson_info = (
     else None
 )
 if lesson_info and lesson_info.get("finished"):
-    changes = training.describe_changes(
-        lesson_info["fingerprint"], {"settings": settings}
-    )
-    if changes.startswith("settings changed"):
+    trained_with = lesson_info["fingerprint"]["settings"]
+    changed = {k: v for k, v in settings.items() if trained_with.get(k) != v}
+    if changed:
         raise ValueError(
-            f"the run in lesson_dir={lesson_dir!r} used other settings ({changes}); "
+            f"the run in lesson_dir={lesson_dir!r} used other settings than {changed}; "
             "rerun the lesson with this page's settings, or point lesson_dir elsewhere"
         )
     generator = gan.load_generator(lesson_dir)
