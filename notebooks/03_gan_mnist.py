@@ -142,8 +142,8 @@ results.add("theory.jsd_mu1", jsd, "{:.3f}")
 # near a thin manifold in pixel space (a low-dimensional surface) and early fakes on another, so
 # they barely overlap — the case {cite:t}`arjovsky2017towards` analyse: the divergence is
 # saturated and its gradient for $G$ is close to zero. The JSD and its slope as two Gaussians move
-# apart, for a wide pair ($\sigma = 1$) and a thin one ($\sigma = 0.05$, standing in for a thin
-# manifold):
+# apart, for a wide pair (standard deviation $\sigma = 1$) and a thin one ($\sigma = 0.05$,
+# standing in for a thin manifold):
 
 # %%
 shifts = np.linspace(0.0, 3.0, 61)
@@ -179,7 +179,8 @@ results.add("theory.slope_thin", abs(slopes[0.05][at_one]), "{:.4f}")
 #
 # The discriminator: three convolutions, each followed by batch norm, a leaky ReLU and dropout
 # (the reference code's rate, 0.3, is the default; this lesson's recipe turns it off), then a
-# 128-unit dense layer and a final dense layer giving one logit $\ell$, with $D(x) = \sigma(\ell)$. Edit either function and rerun: the training
+# 128-unit dense layer and a final dense layer giving one logit $\ell$, with $D(x) = \sigma(\ell)$
+# ($\sigma$: the logistic sigmoid). Edit either function and rerun: the training
 # cell notices the change and trains afresh.
 
 
@@ -222,10 +223,10 @@ def build_discriminator(
 
 # %% [markdown]
 # The generator, as in the reference code: a dense layer from $z$ to a 4x4 map with 64 channels,
-# a resize to 7x7 (a quarter of the image size), then four transposed convolutions — the
-# learnable upsampling of a convolutional decoder: stride 2 doubles the map's size — from 7x7 to
-# 7x7, 14x14, 28x28 and finally one channel through a sigmoid, so that pixels lie in $[0, 1]$ like
-# MNIST's ($D$ rescales its input to $[-1, 1]$). Batch norm after the dense layer and the first
+# a resize to 7x7 (a quarter of the image's side), then four transposed convolutions — the
+# learnable upsampling of a convolutional decoder, where stride 2 doubles the map's side: 7x7 to
+# 7x7, then stride 2 to 14x14 and 28x28, then a last one to a single channel through a sigmoid,
+# so that pixels lie in $[0, 1]$ like MNIST's ($D$ rescales its input to $[-1, 1]$). Batch norm after the dense layer and the first
 # three transposed convolutions keeps each layer's activations at a usable scale however the
 # weights drift; {doc}`04_gan_stability` shows what happens to the gradients without it.
 
@@ -323,8 +324,9 @@ def generator_loss(fake_logits, saturating: bool = False):
 
 
 # %% [markdown]
-# Why the non-saturating one: both losses and their gradients with respect to $D$'s logit, which
-# are $D(G(z))$ for the saturating loss and $1 - D(G(z))$ for the non-saturating one. Early in
+# Why the non-saturating one? The plot shows both losses and the size of their gradients with
+# respect to $D$'s logit: $D(G(z))$ for the saturating loss, $1 - D(G(z))$ for the
+# non-saturating one. Early in
 # training $D$ rejects fakes ($D(G(z))$ near 0), exactly where the saturating loss is flat — at
 # $D(G(z)) = 0.01$ its gradient is 0.01 against 0.99.
 
@@ -359,15 +361,19 @@ plt.show()
 # - **The reference code's balance rule** skips $D$'s update when $D$'s loss is under half of
 #   $G$'s, and $G$'s when $G$'s loss is under half of $D$'s (a `tf.cond` inside the compiled
 #   step). It is off here, `balance = False`. In the lab's recipe search, turning it off changed
-#   the validation Fréchet distance by {glue:}`rule_off` (mean and 95% interval over three
-#   seeds): {glue:}`rule_off_word` — measured at 2,500 steps, with $D$ half as wide, batches of
-#   32, learning rate 5e-4, dropout 0.3 and the raw $G$. The rule stays off for simplicity; turn
+#   the Fréchet distance to held-out training digits (the search's validation reference, on
+#   which distances after 2,500 steps are several times this run's final one) by
+#   {glue:}`rule_off` (mean and 95% interval over three seeds): {glue:}`rule_off_word` —
+#   measured at 2,500 steps, trained on the first 50,000 training
+#   digits, with $D$ half as wide, batches of 32, learning rate 5e-4, dropout 0.3 and samples
+#   from $G$ itself rather than the EMA copy described next. The rule stays off for simplicity; turn
 #   it on and rerun to see it at work.
 # - **The EMA generator**: a copy of $G$ whose weights follow an exponential moving average of
 #   $G$'s {cite:p}`yazici2019unusual`; we sample from it, as it smooths out the jitter of the last
-#   steps. After $t$ updates the average keeps a share $\min(\text{ema}, (1 + t)/(10 + t))$ of
-#   itself: a short memory at first, then, once the share reaches `ema` = 0.999 (at step
-#   {glue:}`ema_full_step`), a memory of about $1/(1 - 0.999)$ = 1,000 steps.
+#   steps. At update $t$ the average becomes $s \cdot \text{average} + (1 - s) \cdot G$ with
+#   $s = \min(\text{ema}, (1 + t)/(10 + t))$: a short memory at first; $s$ reaches `ema` = 0.999
+#   at step {glue:}`ema_full_step`, and from then on the memory is about $1/(1 - 0.999)$ = 1,000
+#   steps.
 #
 # `GANBase`, from the package, holds the plumbing: the two players, an Adam optimizer each, the
 # EMA generator and the logged means.
@@ -496,14 +502,16 @@ results.add(
 # random: see the lab): one is the **reference** the samples are compared with; the other is
 # scored like a batch of samples, to show what real digits reach — the **real-digit values**.
 #
-# - an Inception-style **score** with the digit classifier in place of Inception,
+# - an Inception-style **score** (the Inception Score, usually computed with the Inception image
+#   classifier; here with the digit classifier),
 #   $\exp\big(\mathbb{E}_x \mathrm{KL}(p(y \mid x) \,\|\, p(y))\big)$, where $p(y \mid x)$ is the
 #   classifier's output for sample $x$ and $p(y)$ its average over the samples: between 1 and 10,
 #   high when each sample is confidently one digit *and* all ten digits are drawn equally often;
-# - the **Fréchet distance** (as in FID) between Gaussians fitted to the classifier's 128-D
+# - the **Fréchet distance** (as in FID, the Fréchet Inception Distance) between Gaussians fitted to the classifier's 128-D
 #   features of the samples and of the reference {cite:p}`heusel2017gans`: low when the two sets
 #   look alike; real digits do not reach 0 either, as means and covariances come from samples;
-# - the **rarest digit's share** of the samples: a digit that vanishes is mode collapse.
+# - the **rarest digit's share** of the samples: a digit that vanishes signals *mode collapse*,
+#   $G$ drawing only some kinds of output.
 
 # %%
 mnist = data.load_mnist()
@@ -519,10 +527,12 @@ results.add("n_eval", n_eval, "{:,}")
 # %% [markdown]
 # ## Training
 #
-# Adam with $\beta_1 = 0.5$ for both players, learning rate {glue:}`gan_learning_rate`, batches
+# Adam with its momentum $\beta_1$ lowered from 0.9 to 0.5 for both players, learning rate {glue:}`gan_learning_rate`, batches
 # of {glue:}`gan_batch_size` training digits, {glue:}`gan_steps` steps (the lab shows how these
 # settings were chosen). Every `eval_every` steps we score {glue:}`n_eval` fresh samples of the EMA generator and save a
-# snapshot of a fixed grid of 64 codes, so the snapshots show the *same* $z$ maturing.
+# snapshot of a fixed grid of 64 codes, so the snapshots show the *same* $z$ maturing. (The
+# training log counts each interval of `eval_every` steps as an epoch; 10,000 batches of 64 are
+# about 10.7 passes over the 60,000 training digits.)
 
 # %%
 results.add("gan_learning_rate", learning_rate, "{:g}")
@@ -605,8 +615,8 @@ display(HTML(plotting.snapshots_gif_html(frames_dir)))
 # %% [markdown]
 # ### Walking between two codes
 #
-# The trained generator maps *every* code to a digit, so the path between two codes is a path
-# between two digits. We walk along the great circle between them (in {glue:}`latent_dim`
+# The trained generator maps *every* code to an image, most of them recognisable digits, so the
+# path between two codes is a path between two drawings. We walk along the great circle between them (in {glue:}`latent_dim`
 # dimensions almost all of a Gaussian's mass lies near the sphere of radius $\sqrt{d}$, and the
 # straight line between two codes dips inside it, where the generator saw few codes). Drag the
 # slider (or focus it and use the arrow keys):
@@ -722,11 +732,14 @@ results.add(
 # step on this build's machine) the EMA generator scores {glue:}`gan_score` (the other test half:
 # {glue:}`real_score`); its Fréchet distance is {glue:}`gan_frechet`, {glue:}`gan_frechet_ratio`
 # times the other half's {glue:}`real_frechet`; its rarest digit makes up {glue:}`gan_min_class`
-# of the samples. The combined target {glue:}`gan_all_three`. These are one run and one draw of
-# samples; the lab adds precision and recall, how the real-digit values depend on $n$, a copy
-# test and a second seed.
+# of the samples. The combined target {glue:}`gan_all_three` (the three checks printed above say
+# which parts were met; "floor" there is the other test half's Fréchet distance). These are one run and one draw of
+# samples, and this recipe was picked in a search on this seed and this reference, so they are
+# on the optimistic side; the lab shows the spread between draws of samples, a run of the same
+# recipe with another seed, precision and recall, how the real-digit values depend on $n$, and
+# a copy test.
 #
-# ## The losses
+# ## Loss curves
 #
 # $D$'s and $G$'s losses over training, averaged over each interval of `eval_every` steps. At the
 # game's equilibrium $D$ could not tell real from fake and both losses would sit at $\log 2$; in
@@ -779,7 +792,8 @@ print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:
 # If $D$ is sure of real images and rates every fake the same $p$, then with its loss averaged
 # $D$ sits out whenever $p < ½$, while $G$ sits out only when $p > 0.72$ — the lab derives both
 # edges. In this run's last interval, without the rule, $D$'s loss was {glue:}`loss.d_last` and
-# $G$'s {glue:}`loss.g_last`: {glue:}`ex.rule_reading`. In the lab's recipe search (2,500 steps,
+# $G$'s {glue:}`loss.g_last` (averages over `eval_every` steps; the rule acts on each step's losses):
+# {glue:}`ex.rule_reading`. In the lab's recipe search (2,500 steps,
 # $D$ half as wide, batches of 32, learning rate 5e-4, dropout 0.3, three seeds) the rule
 # paused $D$ in {glue:}`ex.rule_d_paused` of the steps and $G$ in {glue:}`ex.rule_g_paused`.
 # :::
@@ -791,8 +805,11 @@ print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:
 # :class: dropdown
 # $G$'s weights jitter from step to step as the two players chase each other; the EMA generator
 # averages them over roughly the last thousand steps. In the lab's recipe search, sampling from
-# the average instead of $G$ changed the validation Fréchet distance by {glue:}`ex.ema_change`
-# (mean and 95% interval over three seeds, rule off): {glue:}`ex.ema_reading`.
+# the average instead of $G$ changed the Fréchet distance to held-out training digits after 2,500
+# steps by {glue:}`ex.ema_change`
+# (mean and 95% interval over three seeds, rule off, $D$ half as wide, batches of 32, learning
+# rate 5e-4, dropout 0.3, with the decay reaching only 0.9964 by then): {glue:}`ex.ema_reading`
+# there. Whether it does at 10,000 steps with this recipe, your run will tell.
 # :::
 #
 # 3. Use the saturating loss (`saturating = True` in the parameters cell) and compare the
@@ -801,8 +818,8 @@ print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:
 # :::{admonition} Solution
 # :class: dropdown
 # The saturating loss's gradient with respect to $D$'s logit is $D(G(z))$ itself, so it shrinks
-# once $D$ rejects the fakes: expect a smaller gradient norm than this run's, and samples that
-# improve more slowly. {doc}`04_gan_stability` measures this over several seeds.
+# once $D$ rejects the fakes: the derivative predicts a smaller gradient norm than this run's, and
+# samples that improve more slowly. {doc}`04_gan_stability` measures it over several seeds.
 # :::
 
 # %%
