@@ -531,8 +531,8 @@ results.add("n_eval", n_eval, "{:,}")
 # of {glue:}`gan_batch_size` training digits, {glue:}`gan_steps` steps (the lab shows how these
 # settings were chosen). Every `eval_every` steps we score {glue:}`n_eval` fresh samples of the EMA generator and save a
 # snapshot of a fixed grid of 64 codes, so the snapshots show the *same* $z$ maturing. (The
-# training log counts each interval of `eval_every` steps as an epoch; 10,000 batches of 64 are
-# about 10.7 passes over the 60,000 training digits.)
+# training log counts each interval of `eval_every` steps as an epoch, not a pass over the
+# training digits.)
 
 # %%
 results.add("gan_learning_rate", learning_rate, "{:g}")
@@ -808,7 +808,7 @@ print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:
 # the average instead of $G$ changed the Fréchet distance to held-out training digits after 2,500
 # steps by {glue:}`ex.ema_change`
 # (mean and 95% interval over three seeds, rule off, $D$ half as wide, batches of 32, learning
-# rate 5e-4, dropout 0.3, with the decay reaching only 0.9964 by then): {glue:}`ex.ema_reading`
+# rate 5e-4, dropout 0.3, with the decay still below `ema` by then): {glue:}`ex.ema_reading`
 # there. Whether it does at 10,000 steps with this recipe, your run will tell.
 # :::
 #

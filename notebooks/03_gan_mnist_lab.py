@@ -200,11 +200,15 @@ test_features, _ = evaluation.features_and_probabilities(
 )  # (10000, 128)
 
 
-def halves_distance(first, second):
-    """Fréchet distance between two sets of test digits, from their features."""
-    a, b = test_features[first], test_features[second]
+def fd(a, b):
+    """Fréchet distance between two sets of features."""
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     return evaluation.frechet_distance(a.mean(0), cov_a, b.mean(0), cov_b)
+
+
+def halves_distance(first, second):
+    """Fréchet distance between two sets of test digits (their indices)."""
+    return fd(test_features[first], test_features[second])
 
 
 index = np.arange(len(mnist.x_test))
@@ -427,8 +431,8 @@ print(
 # %% [markdown]
 # {glue:}`copy.share` of the samples (95% interval {glue:}`copy.interval`) have a ratio below the
 # cutoff, against {glue:}`copy.test_share` of the control digits (a one-sided Fisher test of
-# "samples more often", $p$ = {glue:}`copy.p_value`): {glue:}`copy.verdict`. With 1,000 of each,
-# a copying rate a point or two above chance could go unnoticed. Above, the eight samples with the smallest ratios and
+# "samples more often", $p$ = {glue:}`copy.p_value`): {glue:}`copy.verdict`. The interval's upper
+# end shows how large a copying rate a test of this size could miss. Above, the eight samples with the smallest ratios and
 # their nearest training digits.
 
 # %% [markdown]
@@ -581,13 +585,6 @@ validation_features, _ = evaluation.features_and_probabilities(
     scorer.classifier, mnist.x_train[50_000:]
 )  # (10000, 128)
 
-
-def fd(a, b):
-    """Fréchet distance between two sets of features."""
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    return evaluation.frechet_distance(a.mean(0), cov_a, b.mean(0), cov_b)
-
-
 val_first, val_second = data.random_halves(validation_features, seed=0)
 results.add(
     "recipe.val_ordered",
@@ -712,7 +709,8 @@ results.add("recipe.rule_g_paused", rule_row["g_paused"][0], "{:.1%}")
 # %% [markdown]
 # ### Levers at the full budget
 #
-# The recipe search ran {glue:}`recipe.steps` steps, a quarter of the lesson's, and the book's
+# The recipe search ran {glue:}`recipe.steps` steps ({glue:}`recipe.budget_share` of the
+# lesson's), and the book's
 # target for generated digits (score ≥ 9, Fréchet distance at
 # most twice the floor, every digit at least 5% of the samples) was out of reach. So
 # `benchmarks/gan_levers.py` trained changes to that recipe — most of them combinations of two
