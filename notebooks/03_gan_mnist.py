@@ -647,6 +647,68 @@ display(
 )
 
 # %% [markdown]
+# ### A plane of codes, live
+#
+# Three codes A, B and C fix a plane through the {glue:}`latent_dim`-dimensional code space.
+# Every point of it mixes the three codes by weights that sum to one (A's weight is 1 at A, 0 on
+# the line through B and C, negative beyond it), and the mix is scaled to length $\sqrt{d}$ for
+# the reason above. We take for A, B and C the first three codes of the snapshot grid whose
+# digits the yardstick's classifier reads as three different digits. Here is the plane
+# drawn by Keras on a 9 × 9 grid, with A, B and C marked:
+
+# %%
+grid_images = ops.convert_to_numpy(model.ema_generator(fixed_z))  # (64, 28, 28)
+_, probabilities = evaluation.features_and_probabilities(scorer.classifier, grid_images)
+digits = probabilities.argmax(axis=1)  # (64,) the digit each code draws
+picks = [int(np.flatnonzero(digits == d)[0]) for d in dict.fromkeys(digits)][:3]
+picks += [i for i in range(len(digits)) if i not in picks][: 3 - len(picks)]
+anchors = ops.convert_to_numpy(fixed_z)[picks]  # (3, latent_dim): A, B, C
+ticks = np.linspace(-1.0, 1.0, 9)
+# (81, 2) plane positions, the top row first
+grid = np.stack(np.meshgrid(ticks, ticks[::-1]), axis=-1).reshape(-1, 2)
+plane_z = explorer.plane_codes(anchors, grid, np.sqrt(latent_dim))  # (81, latent_dim)
+plane_images = ops.convert_to_numpy(model.ema_generator(plane_z))  # (81, 28, 28)
+fig, ax = plt.subplots(figsize=(5.5, 5.5))
+half = 1.0 + (ticks[1] - ticks[0]) / 2  # half a cell past the outer points
+mosaic = plotting.tile_images(plane_images, 9, 9)
+ax.imshow(mosaic, cmap="gray", extent=(-half, half, -half, half))
+triangle = explorer.TRIANGLE[[0, 1, 2, 0]]  # A, B, C and back to A
+ax.plot(*triangle.T, color="tab:red", linestyle="--", linewidth=1)
+for name, (x, y) in zip("ABC", explorer.TRIANGLE, strict=True):
+    ax.annotate(name, (x, y), color="tab:red", fontsize=14, weight="bold",
+                xytext=(6, 6), textcoords="offset points")  # fmt: skip
+ax.set(xticks=[], yticks=[], title="the plane through A, B and C")
+plt.show()
+
+# %% [markdown]
+# The same plane, live, in your browser (in the rendered book and on Colab): move the pointer over
+# it (or drag, touch it, or focus it and use the arrow keys), and the generator draws the digit at
+# the marker on the spot; the readout gives the weights of A, B and C there. *new codes* draws
+# three new codes from $\mathcal{N}(0, I)$. The generator is this chapter's final EMA generator,
+# run by a few lines of JavaScript in the page: batch norm folded into the layer before it, each
+# kernel stored as 8-bit integers with one scale per output channel, so the page stays light. The
+# book's tests check that it draws what Keras draws to within {glue:}`explorer_bound_max` per
+# pixel (mean difference at most {glue:}`explorer_bound_mean`; pixels run from 0 to 1).
+
+# %%
+# (6, 2) plane positions whose digits Keras draws too, so that a test can compare
+checked_at = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(6, 2))
+caption = (
+    f"The moving average of G's weights (the EMA generator) of run {run.trained_in}, "
+    f"after {steps:,} steps."
+)
+page = explorer.generator_explorer(
+    model.ema_generator, anchors, checked_at, caption=caption
+)
+results.add("explorer_bound_max", explorer.GENERATOR_BOUND["max"], "{:g}")
+results.add("explorer_bound_mean", explorer.GENERATOR_BOUND["mean"], "{:g}")
+print(
+    f"explorer: {model.ema_generator.count_params():,} generator weights, "
+    f"{len(page) / 1e3:.0f} kB of HTML"
+)
+display(HTML(page))
+
+# %% [markdown]
 # ## Quality over training
 #
 # The score, the Fréchet distance and the rarest digit's share of the EMA generator's samples at

@@ -154,9 +154,21 @@ def launch_problems(visit: PageVisit, notebook: str) -> list[str]:
     return []
 
 
+#: The VAE explorer's bound on |page - Keras| per pixel (float16 weights).
+DECODER_BOUND = 1e-2
+#: Generated digits a second the GAN explorer must draw in headless Chromium.
+MIN_RATE = 20.0
+#: The most bytes the GAN explorer (its HTML, weights and script) may add to its page.
+MAX_WEIGHT = 400_000
+
+
 def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
-    """The latent explorer decodes what Keras decodes (max |difference| <= 1e-2), and its digit
-    changes when the pointer moves, when an arrow key is pressed and when the plane is touched."""
+    """The page's first explorer draws what Keras drew for the reference codes stored in the page
+    (the VAE's decoder: max |difference| <= 1e-2; the GAN's 8-bit generator: within
+    ``explorer.GENERATOR_BOUND``), and its image changes when the pointer moves, when an arrow key
+    is pressed and when the plane is touched (and, for the GAN, when new codes are drawn)."""
+    from vaegan_utils.explorer import GENERATOR_BOUND
+
     page, name = visit.page, visit.path.name
     roots = page.query_selector_all(".vaegan-explorer")
     if not roots:
@@ -164,17 +176,31 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
     problems = []
     root = roots[0]
     uid = root.get_attribute("id")
+    generator = "vaegan-generator" in (root.get_attribute("class") or "")
     if not root.is_visible():
         return [f"{name}: the explorer did not start (it stays hidden without its script)"]
     reference = json.loads(root.query_selector(".vaegan-reference").text_content())
-    worst = page.evaluate(
-        "([uid, ref]) => { const e = window.vaeganExplorers[uid]; let worst = 0;"
-        " ref.points.forEach((p, k) => e.decode(p).forEach((v, n) =>"
-        " { worst = Math.max(worst, Math.abs(v - ref.pixels[k][n])); })); return worst; }",
+    worst, mean = page.evaluate(
+        "([uid, ref]) => { const e = window.vaeganExplorers[uid]; let worst = 0, sum = 0, n = 0;"
+        " ref.points.forEach((p, k) => e.decode(p).forEach((v, i) =>"
+        " { const d = Math.abs(v - ref.pixels[k][i]); worst = Math.max(worst, d); sum += d; n++;"
+        " })); return [worst, sum / n]; }",
         [uid, reference],
     )
-    if not worst <= 1e-2:
-        problems.append(f"{name}: the page's decoder differs from Keras by {worst:.3g} (> 1e-2)")
+    bound = GENERATOR_BOUND if generator else {"max": DECODER_BOUND, "mean": DECODER_BOUND}
+    if not (worst <= bound["max"] and mean <= bound["mean"]):
+        problems.append(
+            f"{name}: the page draws {worst:.3g} (max) / {mean:.3g} (mean) away from Keras "
+            f"(bound {bound['max']} / {bound['mean']})"
+        )
+    if generator:
+        off = page.evaluate(
+            "([uid, ref]) => Math.max(...ref.positions.map((p, k) => Math.max(...Array.from("
+            "window.vaeganExplorers[uid].code(p), (v, j) => Math.abs(v - ref.points[k][j])))))",
+            [uid, reference],
+        )
+        if not off <= 1e-4:
+            problems.append(f"{name}: the page's plane puts codes {off:.3g} off Keras's")
 
     def digit() -> str:
         return page.evaluate(
@@ -196,6 +222,11 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
     z_after = page.evaluate("(uid) => window.vaeganExplorers[uid].getZ()", uid)
     if z_after == z_before or digit() == after_pointer:
         problems.append(f"{name}: the arrow keys did not move the marker and the digit")
+    if generator:
+        after_keys = digit()
+        root.query_selector(".vaegan-redraw").click()
+        if digit() == after_keys:
+            problems.append(f"{name}: the digit did not change when new codes were drawn")
     if touch_context is not None:
         touch = touch_context.new_page()
         touch.goto(visit.path.as_uri(), wait_until="load")
@@ -209,6 +240,29 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
             problems.append(f"{name}: the digit did not change when the plane was touched")
         touch.close()
     return problems
+
+
+def generator_weight(html: str) -> int:
+    """Bytes of the page's GAN explorer: from its ``<div>`` to the end of its starting script."""
+    match = re.search(
+        r'<div id="vaegan-generator-.*?vaeganGenerator\("[^"]+"\);</script>', html, re.S
+    )
+    return len(match.group(0).encode()) if match else 0
+
+
+def generator_rate(visit: PageVisit, n: int = 40) -> float:
+    """Generated digits a second: ``n`` random positions of the GAN explorer's plane drawn by
+    the page's generator (after three to warm up), timed in the page."""
+    return visit.page.evaluate(
+        "(n) => { const root = document.querySelector('.vaegan-generator');"
+        " const e = window.vaeganExplorers[root.id];"
+        " const at = () => e.code([2 * Math.random() - 1, 2 * Math.random() - 1]);"
+        " for (let k = 0; k < 3; k++) e.decode(at());"
+        " const start = performance.now();"
+        " for (let k = 0; k < n; k++) e.decode(at());"
+        " return n / ((performance.now() - start) / 1000); }",
+        n,
+    )
 
 
 def slider_problems(visit: PageVisit) -> list[str]:

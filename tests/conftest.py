@@ -16,6 +16,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Figures the tests measured (e.g. the GAN explorer's rate), printed at the end of every run.
+MEASURED: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what the tests measured, so that every log carries it."""
+    if MEASURED:
+        terminalreporter.section("measured")
+        for line in MEASURED:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 Every page: no console errors, every image loaded, every formula typeset, every table in a
 notebook's output an HTML table, every link within the book resolving, and on chapters the Colab
 button pointing at the chapter's notebook. The VAE chapter's explorer decodes what Keras decodes
-and follows the pointer, the keys and touch; the GAN chapter's slider moves. Screenshots of every
+and follows the pointer, the keys and touch; so does the GAN chapter's generator explorer, which
+must also draw at least 20 digits a second (the rate is printed at the end of the run); the GAN
+chapter's slider moves. Screenshots of every
 page go to ``_build/screenshots/``. Each check is also run on a deliberately broken copy of the
 build, where it must report the breakage.
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import browser_checks as checks
 import pytest
+from conftest import MEASURED
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +72,15 @@ def _problems(visit, touch_context=None) -> list[str]:
     if visit.path.stem == "02_vae_mnist":
         found += checks.explorer_problems(visit, touch_context)
     if visit.path.stem == "03_gan_mnist":
-        found += checks.slider_problems(visit)
+        found += checks.slider_problems(visit) + checks.explorer_problems(visit, touch_context)
+        rate = checks.generator_rate(visit)
+        MEASURED.append(f"GAN explorer in headless Chromium: {rate:.0f} generated digits a second")
+        if not rate >= checks.MIN_RATE:
+            found.append(f"{visit.path.name}: {rate:.1f} digits a second (< {checks.MIN_RATE})")
+        weight = checks.generator_weight(html)
+        MEASURED.append(f"GAN explorer's share of its page: {weight / 1e3:.0f} kB")
+        if not weight <= checks.MAX_WEIGHT:
+            found.append(f"{visit.path.name}: the GAN explorer weighs {weight / 1e3:.0f} kB")
     return found
 
 
@@ -122,8 +133,11 @@ BREAKAGES = {
                lambda v: checks.launch_problems(v, "03_gan_mnist")),
     "explorer": ("notebooks/02_vae_mnist.html", re.compile(r'("kernel": ")([A-Za-z0-9+/]{40})'),
                  r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", checks.explorer_problems),
-    "slider": ("notebooks/03_gan_mnist.html", 'root.style.display = "block";', "",
+    "slider": ("notebooks/03_gan_mnist.html", "img.src = data.uris[+range.value];", "",
                checks.slider_problems),
+    "generator": ("notebooks/03_gan_mnist.html",
+                  re.compile(r'("kernel": ")([A-Za-z0-9+/]{40})'),
+                  r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", checks.explorer_problems),
 }  # fmt: skip
 
 

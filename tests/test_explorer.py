@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from vaegan_utils import explorer, vae
+from vaegan_utils import explorer, gan, vae
 
 
 def _decoder(seed: int = 0) -> keras.Model:
@@ -87,3 +87,143 @@ def test_frame_slider_inlines_every_frame() -> None:
         explorer.frame_slider(frames[:1])
     with pytest.raises(ValueError, match="captions"):
         explorer.frame_slider(frames, captions=["a"])
+
+
+def _generator(seed: int = 0, size: int = 28, width: int = 8) -> keras.Model:
+    """A small DCGAN generator whose batch norms have non-trivial statistics to fold and
+    whose last kernel is scaled up, so that its pixels spread over [0, 1] as a trained one's."""
+    keras.utils.set_random_seed(seed)
+    generator = gan.build_generator(16, size, 1, width)
+    rng = np.random.default_rng(seed)
+    for layer in generator.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.2, n),
+                               rng.normal(0, 0.3, n), rng.uniform(0.5, 2.0, n)])  # fmt: skip
+    last = generator.layers[-2]  # the final Conv2DTranspose (a Reshape follows it)
+    last.set_weights([40 * last.get_weights()[0], last.get_weights()[1]])
+    return generator
+
+
+def _run(ops: list[dict], z: np.ndarray) -> np.ndarray:
+    """The page's network in NumPy: (n, d) codes -> (n, size * size) pixels. Transposed
+    convolutions scatter each input pixel through the kernel, then cut ``pad`` rows."""
+    x = np.asarray(z, np.float32)
+    for op in ops:
+        if op["op"] == "reshape":
+            x = x.reshape(len(x), *op["shape"])
+            continue
+        if op["op"] == "resize":
+            n, h, w, c = x.shape
+            x = np.einsum("pq,nqc->npc", np.asarray(op["matrix"]), x.reshape(n, h * w, c))
+            x = x.reshape(n, *op["shape"])
+            continue
+        kernel = op["kernel"]
+        if op["op"] == "dense":
+            x = x @ kernel + op["bias"]
+        else:
+            n, h, w, _ = x.shape
+            k, s, pad = kernel.shape[0], op["stride"], op["pad"]
+            full = np.zeros((n, (h - 1) * s + k, (w - 1) * s + k, kernel.shape[2]), np.float32)
+            for ky in range(k):
+                for kx in range(k):
+                    full[:, ky : ky + (h - 1) * s + 1 : s, kx : kx + (w - 1) * s + 1 : s] += (
+                        x @ kernel[ky, kx].T
+                    )
+            x = full[:, pad : pad + h * s, pad : pad + w * s] + op["bias"]
+        if op["activation"] == "leaky_relu":
+            x = np.where(x > 0, x, op["alpha"] * x)
+        elif op["activation"] == "sigmoid":
+            x = 1 / (1 + np.exp(-np.clip(x, -60, 60)))
+    return x.reshape(len(x), -1)
+
+
+def _page_ops(payload: dict) -> list[dict]:
+    """The payload's operations with their weights as the page reads them (int8 x float16)."""
+    ops = []
+    for op in payload["ops"]:
+        op = dict(op)
+        if "kernel" in op:
+            q = np.frombuffer(base64.b64decode(op["kernel"]), np.int8).astype(np.float32)
+            scale = _halves(op["scale"])
+            axis = 1 if op["op"] == "dense" else 2
+            shape = [1] * len(op["shape"])
+            shape[axis] = -1
+            op["kernel"] = q.reshape(op["shape"]) * scale.reshape(shape)
+            op["bias"] = _halves(op["bias"])
+        ops.append(op)
+    return ops
+
+
+@pytest.mark.parametrize("size", [28, 32])
+def test_the_generator_network_computes_what_keras_computes(size: int) -> None:
+    generator = _generator(size=size)
+    z = np.random.default_rng(1).normal(size=(20, 16)).astype(np.float32)
+    keras_pixels = keras.ops.convert_to_numpy(generator(z, training=False)).reshape(20, -1)
+    ops = explorer.generator_network(generator)
+    assert [op["op"] for op in ops] == ["dense", "reshape", "resize"] + ["conv_transpose"] * 4
+    # batch norm folded, float32 throughout: equal up to rounding
+    assert np.abs(_run(ops, z) - keras_pixels).max() < 1e-4
+
+
+def test_the_inlined_8_bit_generator_draws_what_keras_draws() -> None:
+    generator = _generator()
+    anchors = np.random.default_rng(2).normal(size=(3, 16))
+    positions = np.random.default_rng(3).uniform(-1, 1, size=(8, 2))
+    html = explorer.generator_explorer(generator, anchors, positions, caption="run x")
+    payload, reference = _payload(html, "vaegan-payload"), _payload(html, "vaegan-reference")
+    codes = np.asarray(reference["points"], np.float32)
+    np.testing.assert_allclose(
+        codes, explorer.plane_codes(payload["anchors"], positions, payload["radius"]), atol=1e-6
+    )
+    pixels = np.asarray(reference["pixels"])
+    assert (pixels < 0.1).mean() > 0.5 and (pixels > 0.9).mean() > 0.01  # as in a digit
+    difference = np.abs(_run(_page_ops(payload), codes) - pixels)
+    assert difference.max() <= explorer.GENERATOR_BOUND["max"]
+    assert difference.mean() <= explorer.GENERATOR_BOUND["mean"]
+    assert difference.max() > 1e-4  # 8-bit kernels: close, not identical
+    # the control: one broken kernel is far outside the bound
+    broken = _page_ops(payload)
+    broken[3]["kernel"] = broken[3]["kernel"][::-1]
+    difference = np.abs(_run(broken, codes) - pixels)
+    assert difference.max() > explorer.GENERATOR_BOUND["max"]
+
+
+def test_quantize_keeps_every_weight_within_half_a_step() -> None:
+    kernel = np.random.default_rng(4).normal(size=(3, 3, 5, 7)).astype(np.float32)
+    kernel[:, :, 2] = 0.0  # an output channel of zeros
+    q, scale = explorer.quantize(kernel, axis=2)
+    assert q.dtype == np.int8 and np.abs(q).max() == 127 and scale.shape == (5,)
+    error = np.abs(q * scale[None, None, :, None] - kernel)
+    assert np.all(error <= scale[None, None, :, None] / 2 + 1e-7)
+    assert np.all(q[:, :, 2] == 0)
+
+
+def test_plane_codes_put_the_anchors_on_the_corners_at_the_typical_length() -> None:
+    anchors = np.random.default_rng(5).normal(size=(3, 64))
+    codes = explorer.plane_codes(anchors, explorer.TRIANGLE, 8.0)
+    expected = anchors * 8.0 / np.linalg.norm(anchors, axis=1, keepdims=True)
+    np.testing.assert_allclose(codes, expected, rtol=1e-5)
+    centre = explorer.plane_codes(anchors, explorer.TRIANGLE.mean(0), 8.0)[0]
+    mean = anchors.mean(0)
+    np.testing.assert_allclose(centre, mean * 8.0 / np.linalg.norm(mean), rtol=1e-5)
+    far = explorer.plane_codes(anchors, np.random.default_rng(6).uniform(-1, 1, (50, 2)), 8.0)
+    np.testing.assert_allclose(np.linalg.norm(far, axis=1), 8.0, rtol=1e-5)
+
+
+def test_the_generator_explorer_hides_without_javascript_and_rejects_what_it_cannot_run() -> None:
+    generator = _generator()
+    html = explorer.generator_explorer(generator, np.zeros((3, 16)) + np.eye(3, 16))
+    assert 'style="display:none"' in html and "<noscript>" in html
+    assert "vaeganGenerator(" in html and 'class="vaegan-redraw"' in html
+    assert "import " not in html and "fetch(" not in html
+    with pytest.raises(ValueError, match="anchors"):
+        explorer.generator_explorer(generator, np.zeros((2, 16)))
+    conv = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
+                             keras.layers.Conv2D(1, 3, padding="same")])  # fmt: skip
+    with pytest.raises(ValueError, match="cannot run in the browser"):
+        explorer.generator_network(conv)
+    valid = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
+                              keras.layers.Conv2DTranspose(1, 3, padding="valid")])  # fmt: skip
+    with pytest.raises(ValueError, match="padding"):
+        explorer.generator_network(valid)

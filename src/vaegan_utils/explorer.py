@@ -4,10 +4,12 @@
 plane with training codes coloured by digit, and the digit decoded, live, wherever the pointer, a
 finger or the arrow keys put the marker. The decoder runs as a classic inline script with its
 weights inlined as float16 (no fetch, no module script, no WebAssembly, so it works in a page
-opened from disk). :func:`frame_slider` shows precomputed frames (e.g. a GAN's interpolation
-between two codes) under a range slider.
+opened from disk). :func:`generator_explorer` does the same for a DCGAN generator on the plane
+through three codes, its kernels inlined as 8-bit integers (see :data:`GENERATOR_BOUND`).
+:func:`frame_slider` shows precomputed frames (e.g. a GAN's interpolation between two codes)
+under a range slider.
 
-Both return HTML for ``IPython.display.HTML``: Jupyter, Colab and the built book run it. With
+All three return HTML for ``IPython.display.HTML``: Jupyter, Colab and the built book run it. With
 JavaScript off, the snippet stays hidden and a ``<noscript>`` line points to the static figures.
 """
 
@@ -61,8 +63,48 @@ def _f16(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f2").tobytes()).decode("ascii")
 
 
+def _int8(array: np.ndarray) -> str:
+    """The int8 bytes of ``array`` (row-major), base64-encoded."""
+    return base64.b64encode(np.ascontiguousarray(array, dtype=np.int8).tobytes()).decode("ascii")
+
+
 def _script(name: str) -> str:
     return resources.files("vaegan_utils").joinpath("assets", name).read_text()
+
+
+def _snippet(
+    kind: str, start: str, payload: dict, reference: dict | None, title: str, extra: str = ""
+) -> str:
+    """The HTML both explorers share: the plane, the image beside it, the payload, the script.
+
+    ``start`` is the JavaScript function that starts it; ``extra`` goes under the readout.
+    """
+    uid = f"vaegan-{kind}-{uuid.uuid4().hex[:8]}"
+    compact = {"separators": (",", ":")}
+    stored = (
+        '<script type="application/json" class="vaegan-reference">'
+        f"{json.dumps(reference, **compact)}</script>"
+        if reference is not None
+        else ""
+    )
+    return f"""<div id="{uid}" class="vaegan-explorer vaegan-{kind}" style="display:none">
+<p class="vaegan-title" style="margin:0 0 4px 0;font-size:90%">{title}</p>
+<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">
+<canvas class="vaegan-plane" width="340" height="340" tabindex="0" role="application"
+ aria-label="latent plane: move the pointer or use the arrow keys"
+ style="touch-action:none;border:1px solid #ccc;cursor:crosshair;max-width:100%"></canvas>
+<div><canvas class="vaegan-digit" width="196" height="196" role="img"
+ aria-label="the image drawn at the marker"
+ style="border:1px solid #ccc;image-rendering:pixelated"></canvas>
+<p class="vaegan-readout" style="font-family:monospace;font-size:85%"></p>{extra}</div></div>
+<script type="application/json" class="vaegan-payload">{json.dumps(payload, **compact)}</script>
+{stored}
+</div>
+<noscript>The interactive explorer needs JavaScript; the static figures show the same plane.
+</noscript>
+<script>{_script("explorer.js")}
+{start}("{uid}");</script>
+"""
 
 
 def latent_explorer(
@@ -119,35 +161,197 @@ def latent_explorer(
         ],  # fmt: skip
         "colors": TAB10,
     }
-    reference = ""
+    reference = None
     if reference_points is not None:
         points = np.asarray(reference_points, dtype=np.float32).reshape(-1, 2)
         pixels = keras.ops.convert_to_numpy(keras.ops.sigmoid(decoder(points)))  # (m, 28, 28)
-        data = {
+        reference = {
             "points": points.tolist(),
             "pixels": np.round(pixels.reshape(len(points), -1), 5).tolist(),
         }
-        reference = (
-            f'<script type="application/json" class="vaegan-reference">{json.dumps(data)}</script>'
-        )
-    uid = f"vaegan-explorer-{uuid.uuid4().hex[:8]}"
-    return f"""<div id="{uid}" class="vaegan-explorer" style="display:none">
-<p class="vaegan-title" style="margin:0 0 4px 0;font-size:90%">{title}</p>
-<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">
-<canvas class="vaegan-plane" width="340" height="340" tabindex="0" role="application"
- aria-label="latent plane: move the pointer or use the arrow keys"
- style="touch-action:none;border:1px solid #ccc;cursor:crosshair;max-width:100%"></canvas>
-<div><canvas class="vaegan-digit" width="196" height="196" role="img"
- aria-label="the decoded digit" style="border:1px solid #ccc;image-rendering:pixelated"></canvas>
-<p class="vaegan-readout" style="font-family:monospace;font-size:85%"></p></div></div>
-<script type="application/json" class="vaegan-payload">{json.dumps(payload)}</script>
-{reference}
-</div>
-<noscript>The interactive explorer needs JavaScript; the static figures show the same plane.
-</noscript>
-<script>{_script("explorer.js")}
-vaeganExplorer("{uid}");</script>
-"""
+    return _snippet("explorer", "vaeganExplorer", payload, reference, title)
+
+
+#: How far the page's generator may draw from Keras's, in pixel intensity (0 to 1): its kernels
+#: are 8-bit (one float16 scale per output channel), so the bound is looser than the VAE's 1e-2.
+GENERATOR_BOUND = {"max": 0.1, "mean": 0.005}
+#: The plane's corners A, B, C in its coordinates (the plane spans [-1, 1] x [-1, 1]); each lies
+#: on a 9 x 9 grid over the plane, so that a mosaic drawn on that grid shows the three codes.
+TRIANGLE = np.array([[0.0, 0.75], [-0.75, -0.5], [0.75, -0.5]])
+
+
+def _activation_name(layer: keras.layers.Layer) -> str:
+    name = keras.activations.serialize(layer.activation)
+    return name if isinstance(name, str) else name.get("config", {}).get("name", str(name))
+
+
+def generator_network(generator: keras.Model) -> list[dict]:
+    """A DCGAN generator as the page runs it: its operations in order, float32, inference mode.
+
+    Each entry is ``{"op": ...}``: ``"dense"`` (``kernel (in, out)``) or ``"conv_transpose"``
+    (``kernel (k, k, out, in)``, ``stride``, ``pad``: rows cut before the output), each with
+    ``bias`` and ``activation`` (``"leaky_relu"`` with ``alpha`` for a following ``LeakyReLU``);
+    ``"reshape"`` (``shape (h, w, c)``); ``"resize"`` (``matrix (H*W, h*w)``, measured by
+    running the Keras layer on one-hot images, and ``shape``). Batch norm is folded into the
+    layer before it with its moving statistics. Raises ``ValueError`` for a layer the page
+    cannot run.
+    """
+    ops: list[dict] = []
+    shape = None  # (h, w, c) of the feature map; None while it is a vector
+
+    def foldable(kind: str) -> dict:
+        if not ops or ops[-1]["op"] not in ("dense", "conv_transpose"):
+            raise ValueError(f"a {kind} layer must follow a Dense or Conv2DTranspose layer")
+        if ops[-1]["activation"] != "linear":
+            raise ValueError(f"a {kind} layer after an activation cannot be folded")
+        return ops[-1]
+
+    for layer in generator.layers:
+        kind = type(layer).__name__
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.layers.Dense | keras.layers.Conv2DTranspose):
+            kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            op = {"op": "dense", "kernel": kernel, "bias": bias}
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                size, stride = kernel.shape[0], layer.strides[0]
+                if layer.padding != "same" or tuple(layer.dilation_rate) != (1, 1):
+                    raise ValueError(f"layer {layer.name!r}: only padding='same', no dilation")
+                if kernel.shape[1] != size or layer.strides[1] != stride or shape is None:
+                    raise ValueError(f"layer {layer.name!r}: square kernels on an image only")
+                # Keras's 'same': k - stride rows cut in all, the smaller half before
+                op.update(op="conv_transpose", stride=stride, pad=max(size - stride, 0) // 2)
+                shape = (shape[0] * stride, shape[1] * stride, kernel.shape[2])
+            ops.append({**op, "activation": _activation_name(layer)})
+            if ops[-1]["activation"] not in ("linear", "relu", "sigmoid", "tanh"):
+                raise ValueError(f"layer {layer.name!r}: activation not supported")
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            op = foldable(kind)
+            gamma, beta, mean, var = (np.asarray(w, np.float32) for w in layer.get_weights())
+            scale = gamma / np.sqrt(var + layer.epsilon)  # (out,)
+            axis = 1 if op["op"] == "dense" else 2  # the kernel's output axis
+            op["kernel"] = op["kernel"] * np.moveaxis(
+                scale.reshape(-1, *[1] * (op["kernel"].ndim - 1)), 0, axis
+            )
+            op["bias"] = (op["bias"] - mean) * scale + beta
+        elif isinstance(layer, keras.layers.LeakyReLU):
+            foldable(kind).update(activation="leaky_relu", alpha=float(layer.negative_slope))
+        elif isinstance(layer, keras.layers.Reshape):
+            target = tuple(layer.target_shape)
+            if len(target) == 3:
+                shape = target
+                ops.append({"op": "reshape", "shape": list(target)})
+            elif shape is None or target != shape[:2] or shape[2] != 1:
+                raise ValueError(f"layer {layer.name!r}: cannot reshape to {target}")
+        elif isinstance(layer, keras.layers.Resizing):
+            if shape is None:
+                raise ValueError(f"layer {layer.name!r}: resizing needs an image")
+            h, w, channels = shape
+            basis = np.eye(h * w, dtype=np.float32).reshape(h * w, h, w, 1)
+            out = keras.ops.convert_to_numpy(layer(basis))  # (h*w, H, W, 1)
+            shape = (out.shape[1], out.shape[2], channels)
+            ops.append({"op": "resize", "matrix": out.reshape(h * w, -1).T, "shape": list(shape)})
+        else:
+            raise ValueError(
+                f"layer {layer.name!r} ({kind}) cannot run in the browser: the generator "
+                "explorer takes Dense, Conv2DTranspose, BatchNormalization, LeakyReLU, Reshape "
+                "and Resizing layers"
+            )
+    if shape is None or shape[0] != shape[1] or shape[2] != 1:
+        raise ValueError(f"the generator must draw square grey images, got {shape}")
+    return ops
+
+
+def quantize(kernel: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric 8-bit weights with one scale per index of ``axis`` (the output channel).
+
+    Returns ``(q, scale)``: ``q`` int8 in [-127, 127] of ``kernel``'s shape, ``scale`` float32
+    of length ``kernel.shape[axis]``, so that ``q * scale`` (broadcast on ``axis``) is the kernel
+    within half a scale step.
+    """
+    other = tuple(i for i in range(kernel.ndim) if i != axis)
+    peak = np.abs(kernel).max(axis=other)
+    scale = np.where(peak > 0, peak / 127, 1.0).astype(np.float32)
+    q = np.round(kernel / np.expand_dims(scale, other)).astype(np.int8)
+    return q, scale
+
+
+def plane_codes(anchors: np.ndarray, positions: np.ndarray, radius: float) -> np.ndarray:
+    """Codes at ``positions`` ``(n, 2)`` of the plane through ``anchors`` ``(3, d)``.
+
+    A position's barycentric weights in :data:`TRIANGLE` mix the three codes; the mix is scaled
+    to length ``radius``. Returns ``(n, d)``.
+    """
+    positions = np.atleast_2d(np.asarray(positions, dtype=np.float64))
+    corners = np.vstack([TRIANGLE.T, np.ones(3)])  # (3, 3): x, y, 1 of A, B, C
+    weights = np.linalg.solve(corners, np.vstack([positions.T, np.ones(len(positions))]))
+    mix = weights.T @ np.asarray(anchors, dtype=np.float64)  # (n, d)
+    return (mix * radius / np.linalg.norm(mix, axis=1, keepdims=True)).astype(np.float32)
+
+
+def generator_explorer(
+    generator: keras.Model,
+    anchors: np.ndarray,
+    reference_positions: np.ndarray | None = None,
+    title: str = "Move over the plane (or drag, touch, use the arrow keys)",
+    caption: str = "",
+) -> str:
+    """A live explorer of a DCGAN generator on the plane through three codes ``anchors (3, d)``.
+
+    Each point of the plane mixes A, B and C by its barycentric weights, scaled to length
+    ``sqrt(d)`` (:func:`plane_codes`); the generator (:func:`generator_network`) draws it in the
+    page, its kernels 8-bit (:func:`quantize`), biases and scales float16. A button draws new
+    codes from N(0, I).
+
+    Args:
+        generator: z ``(batch, d)`` -> images ``(batch, size, size)`` in [0, 1], inference mode.
+        anchors: ``(3, d)`` codes A, B, C.
+        reference_positions: ``(m, 2)`` plane positions whose codes are drawn by Keras here and
+            stored in the snippet, so a test can check the page against Keras.
+        title: the line above the plane.
+        caption: the line under the readout (e.g. which run's generator this is).
+    """
+    latent_dim = generator.input.shape[-1]
+    anchors = np.round(np.asarray(anchors, dtype=np.float64), 5)
+    if anchors.shape != (3, latent_dim):
+        raise ValueError(f"anchors must be (3, {latent_dim}) codes, got shape {anchors.shape}")
+    ops = generator_network(generator)
+    radius = float(np.sqrt(latent_dim))
+    stored = []
+    for op in ops:
+        entry = {key: value for key, value in op.items() if key not in ("kernel", "bias")}
+        if "kernel" in op:
+            q, scale = quantize(op["kernel"], 1 if op["op"] == "dense" else 2)
+            entry.update(shape=list(q.shape), kernel=_int8(q), scale=_f16(scale))
+            entry["bias"] = _f16(op["bias"])
+        if op["op"] == "resize":
+            entry["matrix"] = np.round(op["matrix"], 6).tolist()
+        stored.append(entry)
+    size = int(generator.output.shape[1])
+    payload = {
+        "ops": stored,
+        "latent_dim": int(latent_dim),
+        "size": size,
+        "radius": radius,
+        "anchors": anchors.tolist(),
+        "vertices": TRIANGLE.tolist(),
+        "extent": [-1.0, 1.0, -1.0, 1.0],
+    }
+    reference = None
+    if reference_positions is not None:
+        positions = np.asarray(reference_positions, dtype=np.float64).reshape(-1, 2)
+        codes = plane_codes(anchors, positions, radius)
+        pixels = keras.ops.convert_to_numpy(generator(codes, training=False))
+        reference = {  # rounded far below the bound, to keep the page light
+            "positions": positions.tolist(),
+            "points": np.round(codes, 6).tolist(),
+            "pixels": np.round(pixels.reshape(len(codes), -1), 4).tolist(),
+        }
+    button = (
+        '<br><button type="button" class="vaegan-redraw">new codes A, B, C</button>'
+        f'<p class="vaegan-caption" style="font-size:80%;max-width:220px">{caption}</p>'
+    )
+    return _snippet("generator", "vaeganGenerator", payload, reference, title, button)
 
 
 def _png_data_uri(image: np.ndarray, scale: int) -> str:
