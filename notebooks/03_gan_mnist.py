@@ -652,17 +652,19 @@ display(
 # Three codes A, B and C fix a plane through the {glue:}`latent_dim`-dimensional code space.
 # Every point of it mixes the three codes by weights that sum to one (A's weight is 1 at A, 0 on
 # the line through B and C, negative beyond it), and the mix is scaled to length $\sqrt{d}$ for
-# the reason above. We take for A, B and C the first three codes of the snapshot grid whose
-# digits the yardstick's classifier reads as three different digits. Here is the plane
-# drawn by Keras on a 9 × 9 grid, with A, B and C marked:
+# the reason above. For A, B and C we take the first three codes of the snapshot grid that,
+# scaled to that length, draw three different digits as the yardstick's classifier reads them.
+# Here is the plane drawn by Keras on a 9 × 9 grid, with A, B and C marked:
 
 # %%
-grid_images = ops.convert_to_numpy(model.ema_generator(fixed_z))  # (64, 28, 28)
+snapshot_z = ops.convert_to_numpy(fixed_z)  # (64, latent_dim)
+scaled = snapshot_z * np.sqrt(latent_dim) / np.linalg.norm(snapshot_z, axis=1)[:, None]
+grid_images = ops.convert_to_numpy(model.ema_generator(scaled))  # (64, 28, 28)
 _, probabilities = evaluation.features_and_probabilities(scorer.classifier, grid_images)
-digits = probabilities.argmax(axis=1)  # (64,) the digit each code draws
+digits = probabilities.argmax(axis=1)  # (64,) the digit each scaled code draws
 picks = [int(np.flatnonzero(digits == d)[0]) for d in dict.fromkeys(digits)][:3]
 picks += [i for i in range(len(digits)) if i not in picks][: 3 - len(picks)]
-anchors = ops.convert_to_numpy(fixed_z)[picks]  # (3, latent_dim): A, B, C
+anchors = snapshot_z[picks]  # (3, latent_dim): A, B, C
 ticks = np.linspace(-1.0, 1.0, 9)
 # (81, 2) plane positions, the top row first
 grid = np.stack(np.meshgrid(ticks, ticks[::-1]), axis=-1).reshape(-1, 2)
