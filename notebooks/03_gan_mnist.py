@@ -560,9 +560,10 @@ score_rng = keras.random.SeedGenerator(seed + 1)
 def evaluate(step):
     """Save the fixed grid's snapshot; score fresh samples of the EMA generator."""
     frame = plotting.frame_path(frames_dir, step)
-    plotting.save_frame(
-        ops.convert_to_numpy(model.ema_generator(fixed_z)), 8, 8, frame, scale=1
-    )
+    # training=False: batch norm uses its running statistics and leaves them as they
+    # are (called without it, Keras updates them from this batch)
+    snapshot = model.ema_generator(fixed_z, training=False)
+    plotting.save_frame(ops.convert_to_numpy(snapshot), 8, 8, frame, scale=1)
     return scorer.score_record(gan.sample(model.ema_generator, n_eval, score_rng))
 
 
@@ -636,8 +637,9 @@ def slerp(z0, z1, t):
 
 ends = ops.convert_to_numpy(fixed_z[:2])  # two codes of the snapshot grid
 t = np.linspace(0.0, 1.0, 16)
+path_z = slerp(ends[0], ends[1], t)  # (16, latent_dim)
 # (16, 28, 28)
-path_frames = ops.convert_to_numpy(model.ema_generator(slerp(ends[0], ends[1], t)))
+path_frames = ops.convert_to_numpy(model.ema_generator(path_z, training=False))
 # the static figure (also shown without JavaScript)
 plotting.show_grid(path_frames, 1, 16)
 plt.show()
@@ -659,7 +661,7 @@ display(
 # %%
 snapshot_z = ops.convert_to_numpy(fixed_z)  # (64, latent_dim)
 scaled = snapshot_z * np.sqrt(latent_dim) / np.linalg.norm(snapshot_z, axis=1)[:, None]
-grid_images = ops.convert_to_numpy(model.ema_generator(scaled))  # (64, 28, 28)
+grid_images = ops.convert_to_numpy(model.ema_generator(scaled, training=False))
 _, probabilities = evaluation.features_and_probabilities(scorer.classifier, grid_images)
 digits = probabilities.argmax(axis=1)  # (64,) the digit each scaled code draws
 picks = [int(np.flatnonzero(digits == d)[0]) for d in dict.fromkeys(digits)][:3]
@@ -669,7 +671,8 @@ ticks = np.linspace(-1.0, 1.0, 9)
 # (81, 2) plane positions, the top row first
 grid = np.stack(np.meshgrid(ticks, ticks[::-1]), axis=-1).reshape(-1, 2)
 plane_z = explorer.plane_codes(anchors, grid, np.sqrt(latent_dim))  # (81, latent_dim)
-plane_images = ops.convert_to_numpy(model.ema_generator(plane_z))  # (81, 28, 28)
+# (81, 28, 28)
+plane_images = ops.convert_to_numpy(model.ema_generator(plane_z, training=False))
 fig, ax = plt.subplots(figsize=(5.5, 5.5))
 half = 1.0 + (ticks[1] - ticks[0]) / 2  # half a cell past the outer points
 mosaic = plotting.tile_images(plane_images, 9, 9)
@@ -824,8 +827,8 @@ plt.show()
 loaded = gan.load_generator(out)
 gap = np.max(
     np.abs(
-        ops.convert_to_numpy(loaded(fixed_z))
-        - ops.convert_to_numpy(model.ema_generator(fixed_z))
+        ops.convert_to_numpy(loaded(fixed_z, training=False))
+        - ops.convert_to_numpy(model.ema_generator(fixed_z, training=False))
     )
 )
 print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:.1e}")

@@ -242,12 +242,13 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
     return problems
 
 
-def generator_weight(html: str) -> int:
-    """Bytes of the page's GAN explorer: from its ``<div>`` to the end of its starting script."""
+def generator_weight(html: str) -> int | None:
+    """Bytes of the page's GAN explorer, from its ``<div>`` to the end of its starting script
+    (None: no GAN explorer on the page)."""
     match = re.search(
         r'<div id="vaegan-generator-.*?vaeganGenerator\("[^"]+"\);</script>', html, re.S
     )
-    return len(match.group(0).encode()) if match else 0
+    return len(match.group(0).encode()) if match else None
 
 
 def generator_rate(visit: PageVisit, n: int = 40) -> float:
@@ -263,6 +264,24 @@ def generator_rate(visit: PageVisit, n: int = 40) -> float:
         " return n / ((performance.now() - start) / 1000); }",
         n,
     )
+
+
+def generator_budget_problems(visit: PageVisit, measured: list[str] | None = None) -> list[str]:
+    """The GAN explorer adds at most ``MAX_WEIGHT`` bytes to its page and draws at least
+    ``MIN_RATE`` digits a second; both figures are appended to ``measured``."""
+    name, weight = visit.path.name, generator_weight(visit.path.read_text())
+    if weight is None or not visit.page.query_selector(".vaegan-generator[data-ready]"):
+        return [f"{name}: no working GAN explorer on the page"]
+    rate = generator_rate(visit)
+    if measured is not None:
+        measured.append(f"GAN explorer in headless Chromium: {rate:.0f} generated digits a second")
+        measured.append(f"GAN explorer's share of its page: {weight / 1e3:.0f} kB")
+    problems = []
+    if not rate >= MIN_RATE:
+        problems.append(f"{name}: the GAN explorer draws {rate:.1f} digits a second (< {MIN_RATE})")
+    if not weight <= MAX_WEIGHT:
+        problems.append(f"{name}: the GAN explorer weighs {weight / 1e3:.0f} kB (> {MAX_WEIGHT})")
+    return problems
 
 
 def slider_problems(visit: PageVisit) -> list[str]:

@@ -133,6 +133,10 @@ def _run(ops: list[dict], z: np.ndarray) -> np.ndarray:
             x = full[:, pad : pad + h * s, pad : pad + w * s] + op["bias"]
         if op["activation"] == "leaky_relu":
             x = np.where(x > 0, x, op["alpha"] * x)
+        elif op["activation"] == "relu":
+            x = np.maximum(x, 0)
+        elif op["activation"] == "tanh":
+            x = np.tanh(x)
         elif op["activation"] == "sigmoid":
             x = 1 / (1 + np.exp(-np.clip(x, -60, 60)))
     return x.reshape(len(x), -1)
@@ -227,3 +231,33 @@ def test_the_generator_explorer_hides_without_javascript_and_rejects_what_it_can
                               keras.layers.Conv2DTranspose(1, 3, padding="valid")])  # fmt: skip
     with pytest.raises(ValueError, match="padding"):
         explorer.generator_network(valid)
+
+
+def test_generator_network_folds_layers_without_bias_and_rejects_what_it_would_get_wrong() -> None:
+    keras.utils.set_random_seed(7)
+    z = keras.Input((4,))
+    x = keras.layers.Dense(2 * 2 * 3, use_bias=False)(z)
+    x = keras.layers.BatchNormalization(center=False)(x)
+    x = keras.layers.Reshape((2, 2, 3))(x)
+    x = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization(scale=False)(x)
+    plain = keras.Model(z, x)
+    with pytest.raises(ValueError, match="sigmoid"):  # pixels outside [0, 1]
+        explorer.generator_network(plain)
+    out = keras.layers.Reshape((4, 4))(
+        keras.layers.Conv2DTranspose(1, 1, padding="same", activation="sigmoid")(x)
+    )
+    model = keras.Model(z, out)
+    codes = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(model(codes, training=False)).reshape(5, -1)
+    assert np.abs(_run(explorer.generator_network(model), codes) - expected).max() < 1e-5
+    padded = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
+                               keras.layers.Conv2DTranspose(1, 3, 2, padding="same",
+                                                            output_padding=1)])  # fmt: skip
+    with pytest.raises(ValueError, match="output_padding"):
+        explorer.generator_network(padded)
+    inputs = keras.Input((4,))
+    branch = keras.layers.Dense(4)(inputs)
+    merged = keras.layers.Add()([branch, inputs])
+    with pytest.raises(ValueError, match="chain"):
+        explorer.generator_network(keras.Model(inputs, merged))

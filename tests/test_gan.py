@@ -268,3 +268,21 @@ def test_fit_gan_trains_exactly_the_steps_asked_for(tmp_path, eval_every: int) -
     assert int(model.g_optimizer.iterations.numpy()) == steps
     assert int(model.d_optimizer.iterations.numpy()) == steps
     assert [record["step"] for record in run.records] == [0, eval_every, steps]
+
+
+def test_sampling_leaves_batch_norm_statistics_alone() -> None:
+    """gan.sample draws in inference mode; the control: a bare call, as Keras 3 runs it here,
+    moves batch norm's running statistics towards the batch (why the chapters pass
+    ``training=False``)."""
+    keras.utils.set_random_seed(0)
+    generator = gan.build_generator(8, 28, 1, 4)
+
+    def statistics() -> np.ndarray:
+        return np.concatenate([np.ravel(w) for w in generator.weights if "moving" in w.path])
+
+    before = statistics()
+    gan.sample(generator, 64, seed=1)
+    generator(np.ones((64, 8), np.float32), training=False)
+    assert np.array_equal(statistics(), before)
+    generator(np.ones((64, 8), np.float32))
+    assert not np.array_equal(statistics(), before)

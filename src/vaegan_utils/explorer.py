@@ -185,6 +185,18 @@ def _activation_name(layer: keras.layers.Layer) -> str:
     return name if isinstance(name, str) else name.get("config", {}).get("name", str(name))
 
 
+def _chain(generator: keras.Model) -> list[keras.layers.Layer]:
+    """The generator's layers after its input, checked to form a chain (each one's input the
+    previous one's output)."""
+    layers = [layer for layer in generator.layers if not isinstance(layer, keras.layers.InputLayer)]
+    previous = generator.inputs[0]
+    for layer in layers:
+        if layer.input is not previous:
+            raise ValueError(f"layer {layer.name!r}: the explorer runs a chain of layers only")
+        previous = layer.output
+    return layers
+
+
 def generator_network(generator: keras.Model) -> list[dict]:
     """A DCGAN generator as the page runs it: its operations in order, float32, inference mode.
 
@@ -193,8 +205,9 @@ def generator_network(generator: keras.Model) -> list[dict]:
     ``bias`` and ``activation`` (``"leaky_relu"`` with ``alpha`` for a following ``LeakyReLU``);
     ``"reshape"`` (``shape (h, w, c)``); ``"resize"`` (``matrix (H*W, h*w)``, measured by
     running the Keras layer on one-hot images, and ``shape``). Batch norm is folded into the
-    layer before it with its moving statistics. Raises ``ValueError`` for a layer the page
-    cannot run.
+    layer before it with its moving statistics. Raises ``ValueError`` for anything the page
+    cannot run: a layer of another kind, a branch, channels first, output padding, a feature map
+    whose shape the page would track wrongly, an output that is not a sigmoid's.
     """
     ops: list[dict] = []
     shape = None  # (h, w, c) of the feature map; None while it is a vector
@@ -206,17 +219,27 @@ def generator_network(generator: keras.Model) -> list[dict]:
             raise ValueError(f"a {kind} layer after an activation cannot be folded")
         return ops[-1]
 
-    for layer in generator.layers:
-        kind = type(layer).__name__
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
+    for layer in _chain(generator):
+        kind, out_shape = type(layer).__name__, tuple(layer.output.shape[1:])
+        if getattr(layer, "data_format", "channels_last") != "channels_last":
+            raise ValueError(f"layer {layer.name!r}: the page runs channels_last only")
         if isinstance(layer, keras.layers.Dense | keras.layers.Conv2DTranspose):
-            kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
+            kernel = weights[0]
+            bias = (
+                weights[1]
+                if layer.use_bias
+                else np.zeros(kernel.shape[-2 if kernel.ndim == 4 else -1], np.float32)
+            )
             op = {"op": "dense", "kernel": kernel, "bias": bias}
+            if isinstance(layer, keras.layers.Dense) and shape is not None:
+                raise ValueError(f"layer {layer.name!r}: Dense on a feature map is not supported")
             if isinstance(layer, keras.layers.Conv2DTranspose):
                 size, stride = kernel.shape[0], layer.strides[0]
                 if layer.padding != "same" or tuple(layer.dilation_rate) != (1, 1):
                     raise ValueError(f"layer {layer.name!r}: only padding='same', no dilation")
+                if layer.output_padding is not None:
+                    raise ValueError(f"layer {layer.name!r}: output_padding is not supported")
                 if kernel.shape[1] != size or layer.strides[1] != stride or shape is None:
                     raise ValueError(f"layer {layer.name!r}: square kernels on an image only")
                 # Keras's 'same': k - stride rows cut in all, the smaller half before
@@ -227,7 +250,13 @@ def generator_network(generator: keras.Model) -> list[dict]:
                 raise ValueError(f"layer {layer.name!r}: activation not supported")
         elif isinstance(layer, keras.layers.BatchNormalization):
             op = foldable(kind)
-            gamma, beta, mean, var = (np.asarray(w, np.float32) for w in layer.get_weights())
+            if layer.axis not in (-1, len(out_shape)):
+                raise ValueError(f"layer {layer.name!r}: batch norm over the last axis only")
+            n = out_shape[-1]
+            gamma = np.asarray(layer.gamma, np.float32) if layer.scale else np.ones(n, np.float32)
+            beta = np.asarray(layer.beta, np.float32) if layer.center else np.zeros(n, np.float32)
+            mean = np.asarray(layer.moving_mean, np.float32)
+            var = np.asarray(layer.moving_variance, np.float32)
             scale = gamma / np.sqrt(var + layer.epsilon)  # (out,)
             axis = 1 if op["op"] == "dense" else 2  # the kernel's output axis
             op["kernel"] = op["kernel"] * np.moveaxis(
@@ -237,12 +266,11 @@ def generator_network(generator: keras.Model) -> list[dict]:
         elif isinstance(layer, keras.layers.LeakyReLU):
             foldable(kind).update(activation="leaky_relu", alpha=float(layer.negative_slope))
         elif isinstance(layer, keras.layers.Reshape):
-            target = tuple(layer.target_shape)
-            if len(target) == 3:
-                shape = target
-                ops.append({"op": "reshape", "shape": list(target)})
-            elif shape is None or target != shape[:2] or shape[2] != 1:
-                raise ValueError(f"layer {layer.name!r}: cannot reshape to {target}")
+            if len(out_shape) == 3:
+                shape = out_shape
+                ops.append({"op": "reshape", "shape": list(out_shape)})
+            elif shape is None or out_shape != shape[:2] or shape[2] != 1:
+                raise ValueError(f"layer {layer.name!r}: cannot reshape to {out_shape}")
         elif isinstance(layer, keras.layers.Resizing):
             if shape is None:
                 raise ValueError(f"layer {layer.name!r}: resizing needs an image")
@@ -257,8 +285,15 @@ def generator_network(generator: keras.Model) -> list[dict]:
                 "explorer takes Dense, Conv2DTranspose, BatchNormalization, LeakyReLU, Reshape "
                 "and Resizing layers"
             )
+        tracked = (ops[-1]["kernel"].shape[1],) if shape is None else shape
+        if out_shape not in (tracked, tracked[:2] if tracked[-1] == 1 else tracked):
+            raise ValueError(
+                f"layer {layer.name!r}: the page would compute {tracked}, Keras {out_shape}"
+            )
     if shape is None or shape[0] != shape[1] or shape[2] != 1:
         raise ValueError(f"the generator must draw square grey images, got {shape}")
+    if ops[-1].get("activation") != "sigmoid":
+        raise ValueError("the generator must end in a sigmoid (pixels in [0, 1])")
     return ops
 
 
