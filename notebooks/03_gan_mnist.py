@@ -651,22 +651,32 @@ display(
 # %% [markdown]
 # ### A plane of codes, live
 #
-# Three codes A, B and C fix a plane through the {glue:}`latent_dim`-dimensional code space.
-# Every point of it mixes the three codes by weights that sum to one (A's weight is 1 at A, 0 on
-# the line through B and C, negative beyond it), and the mix is scaled to length $\sqrt{d}$ for
-# the reason above. For A, B and C we take the first three codes of the snapshot grid that,
-# scaled to that length, draw three different digits as the yardstick's classifier reads them.
-# Here is the plane drawn by Keras on a 9 × 9 grid, with A, B and C marked:
+# Any three codes A, B and C lie on one flat slice of the {glue:}`latent_dim`-dimensional code
+# space. Each point of the slice is a mix $w_A A + w_B B + w_C C$ whose weights sum to one
+# ($w_A = 1$ at A, 0 on the line through B and C, negative beyond it). Mixing shortens a code: in
+# the middle of the triangle, the mix of our three codes has length {glue:}`plane.centre_norm`,
+# against {glue:}`plane.typical_norm` for a code from $\mathcal{N}(0, I)$, and the generator
+# rarely saw codes that short (see the walk above). So we stretch every mix back to length
+# $\sqrt{d}$. For A, B and C we take the first three codes of the snapshot grid that, stretched
+# so, draw three different digits as the yardstick's classifier reads them. The plane drawn by
+# Keras on a 9 × 9 grid, with A, B and C marked:
 
 # %%
 snapshot_z = ops.convert_to_numpy(fixed_z)  # (64, latent_dim)
-scaled = snapshot_z * np.sqrt(latent_dim) / np.linalg.norm(snapshot_z, axis=1)[:, None]
-grid_images = ops.convert_to_numpy(model.ema_generator(scaled, training=False))
+lengths = np.linalg.norm(snapshot_z, axis=1, keepdims=True)  # (64, 1)
+stretched = snapshot_z * np.sqrt(latent_dim) / lengths
+grid_images = ops.convert_to_numpy(model.ema_generator(stretched, training=False))
 _, probabilities = evaluation.features_and_probabilities(scorer.classifier, grid_images)
-digits = probabilities.argmax(axis=1)  # (64,) the digit each scaled code draws
-picks = [int(np.flatnonzero(digits == d)[0]) for d in dict.fromkeys(digits)][:3]
-picks += [i for i in range(len(digits)) if i not in picks][: 3 - len(picks)]
+labels = probabilities.argmax(axis=1)  # (64,) the digit each stretched code draws
+# the first code of each digit, in grid order; then any codes if fewer than 3 digits
+picks = [int(np.flatnonzero(labels == label)[0]) for label in dict.fromkeys(labels)]
+picks = (picks + [i for i in range(len(labels)) if i not in picks])[:3]
 anchors = snapshot_z[picks]  # (3, latent_dim): A, B, C
+for name, pick in zip("ABC", picks, strict=True):
+    print(f"{name} = code {pick} of the snapshot grid, read as a {labels[pick]}")
+results.add("plane.centre_norm", np.linalg.norm(anchors.mean(axis=0)), "{:.1f}")
+results.add("plane.typical_norm", np.sqrt(latent_dim), "{:.0f}")
+
 ticks = np.linspace(-1.0, 1.0, 9)
 # (81, 2) plane positions, the top row first
 grid = np.stack(np.meshgrid(ticks, ticks[::-1]), axis=-1).reshape(-1, 2)
@@ -678,40 +688,71 @@ half = 1.0 + (ticks[1] - ticks[0]) / 2  # half a cell past the outer points
 mosaic = plotting.tile_images(plane_images, 9, 9)
 ax.imshow(mosaic, cmap="gray", extent=(-half, half, -half, half))
 triangle = explorer.TRIANGLE[[0, 1, 2, 0]]  # A, B, C and back to A
-ax.plot(*triangle.T, color="tab:red", linestyle="--", linewidth=1)
+ax.plot(*triangle.T, color="tab:red", linestyle="--", linewidth=1, marker="o")
 for name, (x, y) in zip("ABC", explorer.TRIANGLE, strict=True):
-    ax.annotate(name, (x, y), color="tab:red", fontsize=14, weight="bold",
-                xytext=(6, 6), textcoords="offset points")  # fmt: skip
+    ax.annotate(name, (x, y), color="tab:red", fontsize=11, weight="bold",
+                xytext=(-15, 3), textcoords="offset points",
+                bbox={"facecolor": "white", "alpha": 0.8, "pad": 1})  # fmt: skip
 ax.set(xticks=[], yticks=[], title="the plane through A, B and C")
 plt.show()
 
 # %% [markdown]
-# The same plane, live, in your browser (in the rendered book and on Colab): move the pointer over
-# it (or drag, touch it, or focus it and use the arrow keys), and the generator draws the digit at
-# the marker on the spot; the readout gives the weights of A, B and C there. *new codes* draws
-# three new codes from $\mathcal{N}(0, I)$. The generator is this chapter's final EMA generator,
-# run by a few lines of JavaScript in the page: batch norm folded into the layer before it, each
-# kernel stored as 8-bit integers with one scale per output channel, so the page stays light. The
-# book's tests check that it draws what Keras draws to within {glue:}`explorer_bound_max` per
-# pixel (mean difference at most {glue:}`explorer_bound_mean`; pixels run from 0 to 1).
+# The same square, live, in your browser (in the rendered book and on Colab): move the pointer
+# over it, drag or tap it, or focus it and use the arrow keys (with Shift for bigger steps), and
+# the generator draws the digit at the marker on the spot; the readout gives the weights of A, B
+# and C there. The square reaches past the triangle, where a weight turns negative. *new codes*
+# draws three codes from $\mathcal{N}(0, I)$; *the first A, B, C* brings back those of the mosaic.
+# The page runs a compressed copy of this chapter's final EMA generator, whose pixels the book's
+# tests keep within {glue:}`explorer.bound_max` of Keras's (on a scale from 0 to 1).
+#
+# Things to try: walk from A to B slowly — does the digit morph, or switch from one digit to the
+# next? Go outside the triangle: are those codes still digits? Draw new codes a few times: does the
+# middle of the triangle always draw a digit?
 
 # %%
-# (6, 2) plane positions whose digits Keras draws too, so that a test can compare
-checked_at = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(6, 2))
+# plane positions whose digits Keras draws too, so that a test can compare:
+# the corners, the centre and six at random, (10, 2)
+checked_at = np.vstack(
+    [
+        explorer.TRIANGLE,
+        explorer.TRIANGLE.mean(axis=0),
+        np.random.default_rng(seed).uniform(-1.0, 1.0, size=(6, 2)),
+    ]
+)
 caption = (
-    f"The moving average of G's weights (the EMA generator) of run {run.trained_in}, "
-    f"after {steps:,} steps."
+    f"This chapter's trained generator: the moving average of G's weights after "
+    f"{steps:,} steps (run {run.trained_in})."
 )
 page = explorer.generator_explorer(
     model.ema_generator, anchors, checked_at, caption=caption
 )
-results.add("explorer_bound_max", explorer.GENERATOR_BOUND["max"], "{:g}")
-results.add("explorer_bound_mean", explorer.GENERATOR_BOUND["mean"], "{:g}")
-print(
-    f"explorer: {model.ema_generator.count_params():,} generator weights, "
-    f"{len(page) / 1e3:.0f} kB of HTML"
-)
 display(HTML(page))
+
+# %% [markdown]
+# :::{admonition} How the page runs the generator
+# :class: dropdown
+# A few lines of JavaScript in the page (`vaegan_utils/assets/explorer.js`) run the generator's
+# layers: the dense layer, the resize, the four transposed convolutions. Batch norm is folded into
+# the layer before it (at inference it is a fixed scale and shift per channel), and each kernel is
+# stored as 8-bit integers with one scale per output channel, half the size of 16-bit floats.
+# The cell below measures what that costs: the page's arithmetic, done in NumPy, against Keras at
+# the ten checked positions. The browser tests run the JavaScript itself on the same positions,
+# within the same bound.
+# :::
+
+# %%
+payload, stored = explorer.read_snippet(page)
+drawn = explorer.run_network(explorer.page_network(payload), stored["points"])
+gap = np.abs(drawn - np.asarray(stored["pixels"]))  # (10, 784)
+bound = explorer.GENERATOR_BOUND
+results.add("explorer.bound_max", bound["max"], "{:g}")
+results.add("explorer.gap_max", gap.max(), "{:.3f}")
+print(
+    f"{model.ema_generator.count_params():,} generator weights in "
+    f"{len(page) / 1e3:.0f} kB of HTML; the page's pixels differ from Keras's by "
+    f"{gap.max():.3f} at most and {gap.mean():.4f} on average "
+    f"(bound {bound['max']:g} and {bound['mean']:g})"
+)
 
 # %% [markdown]
 # ## Quality over training

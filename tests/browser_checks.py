@@ -166,7 +166,8 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
     """The page's first explorer draws what Keras drew for the reference codes stored in the page
     (the VAE's decoder: max |difference| <= 1e-2; the GAN's 8-bit generator: within
     ``explorer.GENERATOR_BOUND``), and its image changes when the pointer moves, when an arrow key
-    is pressed and when the plane is touched (and, for the GAN, when new codes are drawn)."""
+    is pressed and when the plane is touched (and, for the GAN, when new codes are drawn, and back
+    when the first ones are)."""
     from vaegan_utils.explorer import GENERATOR_BOUND
 
     page, name = visit.page, visit.path.name
@@ -193,12 +194,12 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
             f"{name}: the page draws {worst:.3g} (max) / {mean:.3g} (mean) away from Keras "
             f"(bound {bound['max']} / {bound['mean']})"
         )
-    if generator:
-        off = page.evaluate(
-            "([uid, ref]) => Math.max(...ref.positions.map((p, k) => Math.max(...Array.from("
-            "window.vaeganExplorers[uid].code(p), (v, j) => Math.abs(v - ref.points[k][j])))))",
-            [uid, reference],
-        )
+    plane_gap = (
+        "([uid, ref]) => Math.max(...ref.positions.map((p, k) => Math.max(...Array.from("
+        "window.vaeganExplorers[uid].code(p), (v, j) => Math.abs(v - ref.points[k][j])))))"
+    )
+    if generator:  # with the stored A, B, C (before "new codes" changes them)
+        off = page.evaluate(plane_gap, [uid, reference])
         if not off <= 1e-4:
             problems.append(f"{name}: the page's plane puts codes {off:.3g} off Keras's")
 
@@ -227,6 +228,9 @@ def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
         root.query_selector(".vaegan-redraw").click()
         if digit() == after_keys:
             problems.append(f"{name}: the digit did not change when new codes were drawn")
+        root.query_selector(".vaegan-reset").click()
+        if digit() != after_keys or not page.evaluate(plane_gap, [uid, reference]) <= 1e-4:
+            problems.append(f"{name}: the first A, B, C did not come back")
     if touch_context is not None:
         touch = touch_context.new_page()
         touch.goto(visit.path.as_uri(), wait_until="load")

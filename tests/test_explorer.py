@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
 from vaegan_utils import explorer, gan, vae
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _decoder(seed: int = 0) -> keras.Model:
@@ -23,6 +26,16 @@ def _payload(html: str, cls: str) -> dict:
     match = re.search(rf'<script type="application/json" class="{cls}">(.*?)</script>', html, re.S)
     assert match, cls
     return json.loads(match.group(1))
+
+
+def _assert_classic_scripts(html: str) -> None:
+    """Every script inline and classic (or JSON data); nothing fetched, no WebAssembly."""
+    tags = re.findall(r"<script[^>]*>", html)
+    assert tags and set(tags) <= {"<script>"} | {
+        f'<script type="application/json" class="vaegan-{name}">'
+        for name in ("payload", "reference", "frames")
+    }
+    assert "import " not in html and "fetch(" not in html and "WebAssembly" not in html
 
 
 def _halves(text: str) -> np.ndarray:
@@ -59,7 +72,7 @@ def test_the_explorer_subsamples_codes_and_hides_without_javascript() -> None:
     assert len(_payload(html, "vaegan-payload")["labels"]) == 100
     assert 'style="display:none"' in html and "<noscript>" in html
     assert "vaeganExplorer(" in html and "function vaeganExplorer" in html
-    assert "import " not in html and "fetch(" not in html  # classic script, nothing fetched
+    _assert_classic_scripts(html)
 
 
 def test_the_explorer_rejects_what_it_cannot_draw() -> None:
@@ -105,60 +118,6 @@ def _generator(seed: int = 0, size: int = 28, width: int = 8) -> keras.Model:
     return generator
 
 
-def _run(ops: list[dict], z: np.ndarray) -> np.ndarray:
-    """The page's network in NumPy: (n, d) codes -> (n, size * size) pixels. Transposed
-    convolutions scatter each input pixel through the kernel, then cut ``pad`` rows."""
-    x = np.asarray(z, np.float32)
-    for op in ops:
-        if op["op"] == "reshape":
-            x = x.reshape(len(x), *op["shape"])
-            continue
-        if op["op"] == "resize":
-            n, h, w, c = x.shape
-            x = np.einsum("pq,nqc->npc", np.asarray(op["matrix"]), x.reshape(n, h * w, c))
-            x = x.reshape(n, *op["shape"])
-            continue
-        kernel = op["kernel"]
-        if op["op"] == "dense":
-            x = x @ kernel + op["bias"]
-        else:
-            n, h, w, _ = x.shape
-            k, s, pad = kernel.shape[0], op["stride"], op["pad"]
-            full = np.zeros((n, (h - 1) * s + k, (w - 1) * s + k, kernel.shape[2]), np.float32)
-            for ky in range(k):
-                for kx in range(k):
-                    full[:, ky : ky + (h - 1) * s + 1 : s, kx : kx + (w - 1) * s + 1 : s] += (
-                        x @ kernel[ky, kx].T
-                    )
-            x = full[:, pad : pad + h * s, pad : pad + w * s] + op["bias"]
-        if op["activation"] == "leaky_relu":
-            x = np.where(x > 0, x, op["alpha"] * x)
-        elif op["activation"] == "relu":
-            x = np.maximum(x, 0)
-        elif op["activation"] == "tanh":
-            x = np.tanh(x)
-        elif op["activation"] == "sigmoid":
-            x = 1 / (1 + np.exp(-np.clip(x, -60, 60)))
-    return x.reshape(len(x), -1)
-
-
-def _page_ops(payload: dict) -> list[dict]:
-    """The payload's operations with their weights as the page reads them (int8 x float16)."""
-    ops = []
-    for op in payload["ops"]:
-        op = dict(op)
-        if "kernel" in op:
-            q = np.frombuffer(base64.b64decode(op["kernel"]), np.int8).astype(np.float32)
-            scale = _halves(op["scale"])
-            axis = 1 if op["op"] == "dense" else 2
-            shape = [1] * len(op["shape"])
-            shape[axis] = -1
-            op["kernel"] = q.reshape(op["shape"]) * scale.reshape(shape)
-            op["bias"] = _halves(op["bias"])
-        ops.append(op)
-    return ops
-
-
 @pytest.mark.parametrize("size", [28, 32])
 def test_the_generator_network_computes_what_keras_computes(size: int) -> None:
     generator = _generator(size=size)
@@ -167,7 +126,7 @@ def test_the_generator_network_computes_what_keras_computes(size: int) -> None:
     ops = explorer.generator_network(generator)
     assert [op["op"] for op in ops] == ["dense", "reshape", "resize"] + ["conv_transpose"] * 4
     # batch norm folded, float32 throughout: equal up to rounding
-    assert np.abs(_run(ops, z) - keras_pixels).max() < 1e-4
+    assert np.abs(explorer.run_network(ops, z) - keras_pixels).max() < 1e-4
 
 
 def test_the_inlined_8_bit_generator_draws_what_keras_draws() -> None:
@@ -182,15 +141,46 @@ def test_the_inlined_8_bit_generator_draws_what_keras_draws() -> None:
     )
     pixels = np.asarray(reference["pixels"])
     assert (pixels < 0.1).mean() > 0.5 and (pixels > 0.9).mean() > 0.01  # as in a digit
-    difference = np.abs(_run(_page_ops(payload), codes) - pixels)
+    difference = np.abs(explorer.run_network(explorer.page_network(payload), codes) - pixels)
     assert difference.max() <= explorer.GENERATOR_BOUND["max"]
     assert difference.mean() <= explorer.GENERATOR_BOUND["mean"]
     assert difference.max() > 1e-4  # 8-bit kernels: close, not identical
-    # the control: one broken kernel is far outside the bound
-    broken = _page_ops(payload)
+    # the control: a kernel turned upside down
+    broken = explorer.page_network(payload)
     broken[3]["kernel"] = broken[3]["kernel"][::-1]
-    difference = np.abs(_run(broken, codes) - pixels)
+    difference = np.abs(explorer.run_network(broken, codes) - pixels)
     assert difference.max() > explorer.GENERATOR_BOUND["max"]
+
+
+def test_the_committed_lesson_page_draws_what_keras_drew() -> None:
+    """The generator embedded in 03's committed run, its page arithmetic in NumPy against the
+    pixels Keras drew in that run (the browser test checks the JavaScript itself)."""
+    notebook = json.loads((ROOT / "notebooks" / "03_gan_mnist.ipynb").read_text())
+    pages = [
+        "".join(output["data"]["text/html"])
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+        if "vaegan-generator" in "".join(output.get("data", {}).get("text/html", ""))
+    ]
+    assert len(pages) == 1
+    payload, reference = explorer.read_snippet(pages[0])
+    drawn = explorer.run_network(explorer.page_network(payload), reference["points"])
+    difference = np.abs(drawn - np.asarray(reference["pixels"]))
+    assert difference.max() <= explorer.GENERATOR_BOUND["max"]
+    assert difference.mean() <= explorer.GENERATOR_BOUND["mean"]
+    positions = np.asarray(reference["positions"])  # the corners among them
+    assert all(np.isclose(positions, corner).all(1).any() for corner in explorer.TRIANGLE)
+    # the controls, structural mistakes: a transposed convolution's crop off by one, a
+    # kernel's rows upside down
+    for mistake in ("pad", "flip"):
+        broken = explorer.page_network(payload)
+        layer = next(op for op in broken if op["op"] == "conv_transpose")
+        if mistake == "pad":
+            layer["pad"] += 1
+        else:
+            layer["kernel"] = layer["kernel"][::-1]
+        drawn = explorer.run_network(broken, reference["points"])
+        assert np.abs(drawn - np.asarray(reference["pixels"])).max() > 0.3, mistake
 
 
 def test_quantize_keeps_every_weight_within_half_a_step() -> None:
@@ -220,7 +210,7 @@ def test_the_generator_explorer_hides_without_javascript_and_rejects_what_it_can
     html = explorer.generator_explorer(generator, np.zeros((3, 16)) + np.eye(3, 16))
     assert 'style="display:none"' in html and "<noscript>" in html
     assert "vaeganGenerator(" in html and 'class="vaegan-redraw"' in html
-    assert "import " not in html and "fetch(" not in html
+    _assert_classic_scripts(html)
     with pytest.raises(ValueError, match="anchors"):
         explorer.generator_explorer(generator, np.zeros((2, 16)))
     conv = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
@@ -250,7 +240,10 @@ def test_generator_network_folds_layers_without_bias_and_rejects_what_it_would_g
     model = keras.Model(z, out)
     codes = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     expected = keras.ops.convert_to_numpy(model(codes, training=False)).reshape(5, -1)
-    assert np.abs(_run(explorer.generator_network(model), codes) - expected).max() < 1e-5
+    assert (
+        np.abs(explorer.run_network(explorer.generator_network(model), codes) - expected).max()
+        < 1e-5
+    )
     padded = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
                                keras.layers.Conv2DTranspose(1, 3, 2, padding="same",
                                                             output_padding=1)])  # fmt: skip

@@ -1,7 +1,7 @@
 /* The live explorers of vaegan_utils.explorer, run in the page: a 2-D VAE decoder (an MLP,
    vaeganExplorer) and a DCGAN generator (vaeganGenerator). Weights arrive as base64 in a JSON
    script tag; the networks are plain JavaScript, so the page works when opened from disk (no
-   fetch, no modules, no WebAssembly). Both share the plane below: pointer, finger and arrow keys
+   fetch, no modules, no compiled binaries). Both share the plane below: pointer, finger and arrow keys
    move a marker, and the image drawn at the marker is shown beside it. */
 
 function vaeganHalves(b64) {  // base64 little-endian float16 -> Float32Array
@@ -27,7 +27,8 @@ function vaeganInt8(b64) {  // base64 int8 -> Float32Array of the integers
 
 /* The plane: `ext` = [xmin, xmax, ymin, ymax] in plane coordinates; `hooks.paint(ctx, toPixel)`
    draws the background, `hooks.pixels(p)` the image (size x size values in [0, 1]) at position
-   p, `hooks.describe(p)` the readout line. Returns the handle the tests drive. */
+   p, `hooks.describe(p)` the readout line (also the image's label); `hooks.start` is where the
+   marker starts (default: the centre). Returns the handle the tests drive. */
 function vaeganPlane(root, ext, size, hooks) {
   "use strict";
   var plane = root.querySelector(".vaegan-plane"), digit = root.querySelector(".vaegan-digit");
@@ -44,7 +45,7 @@ function vaeganPlane(root, ext, size, hooks) {
   background.width = W; background.height = H;
   var small = document.createElement("canvas");
   small.width = size; small.height = size;
-  var z = [(ext[0] + ext[1]) / 2, (ext[2] + ext[3]) / 2];
+  var z = hooks.start ? hooks.start.slice() : [(ext[0] + ext[1]) / 2, (ext[2] + ext[3]) / 2];
 
   function draw() {
     var ctx = plane.getContext("2d"), p = toPixel(z);
@@ -56,6 +57,7 @@ function vaeganPlane(root, ext, size, hooks) {
     out.imageSmoothingEnabled = false;
     out.drawImage(small, 0, 0, digit.width, digit.height);
     readout.textContent = hooks.describe(z);
+    digit.setAttribute("aria-label", "the image drawn at " + readout.textContent);
   }
   function repaint() {
     hooks.paint(background.getContext("2d"), toPixel);
@@ -292,11 +294,11 @@ function vaeganGenerator(id) {
     });
   }
   var plane = vaeganPlane(root, payload.extent, size, {
-    paint: paint,
+    paint: paint, start: payload.start,
     pixels: function (p) { return decode(code(p)); },
     describe: function (p) {
       var lam = weights(p);
-      return "A " + lam[0].toFixed(2) + "  B " + lam[1].toFixed(2) + "  C " + lam[2].toFixed(2);
+      return "weights: A " + lam[0].toFixed(2) + ", B " + lam[1].toFixed(2) + ", C " + lam[2].toFixed(2);
     }
   });
   function gaussian() {  // Box-Muller
@@ -308,6 +310,9 @@ function vaeganGenerator(id) {
       var a = []; for (var j = 0; j < d; j++) { a.push(gaussian()); } return a;
     });
     plane.repaint();
+  });
+  root.querySelector(".vaegan-reset").addEventListener("click", function () {
+    anchors = payload.anchors; plane.repaint();
   });
   plane.repaint();
   vaeganStart(root, id, {
