@@ -65,18 +65,62 @@ def test_ratio_threshold_fits_the_controls() -> None:
         face_checks.fit_ratio_threshold(ratios, np.ones(6, bool))
 
 
-def test_face_classifier_tells_faces_from_the_nonface_crops() -> None:
+def test_face_classifier_ranks_faces_above_nonfaces_blurs_and_averages() -> None:
     faces = data.load_faces(size=32, source="offline").images
     nonfaces = data.load_nonfaces(32)
     assert nonfaces.shape == (100, 32, 32) and 0 <= nonfaces.min() and nonfaces.max() <= 1
-    p_faces, p_nonfaces = face_checks.cross_validated_face_probability(faces, nonfaces)
-    accuracy = (np.mean(p_faces > 0.5) + np.mean(p_nonfaces < 0.5)) / 2
+    found = face_checks.cross_validated_face_probability(faces, nonfaces)
+    real = found["real faces"]
+    accuracy = (np.mean(real > 0.5) + np.mean(found["non-face crops"] < 0.5)) / 2
     assert accuracy > 0.8  # out of fold: each image scored by a model that never saw it
+    for name in ("blurred faces", "averages of 4 faces", "faces blurred by 1 px"):
+        assert np.median(found[name]) < np.quantile(real, 0.1), name  # below 90% of faces
     classifier = face_checks.FaceClassifier().fit(faces, nonfaces)
     flat = np.full((1, 32, 32), 0.5, np.float32)
-    assert classifier.probability(flat)[0] < np.median(p_faces)  # a grey square is no face
+    assert classifier.probability(flat)[0] < np.median(real)  # a grey square is no face
+    assert classifier.probability(faces.mean(0, keepdims=True))[0] < np.quantile(real, 0.1)
+    # the control: without the hard negatives, slightly blurred faces pass as faces
+    plain = face_checks.cross_validated_face_probability(faces, nonfaces, hard=False)
+    assert np.median(plain["faces blurred by 1 px"]) > np.quantile(plain["real faces"], 0.1)
     with pytest.raises(ValueError, match="size"):
         data.load_nonfaces(0)
+
+
+def test_blur_and_averages_against_their_definitions() -> None:
+    images = np.zeros((3, 9, 9), np.float32)
+    images[:, 4, 4] = 1.0
+    smooth = face_checks.blurred(images, 1.0)
+    assert smooth[0, 4, 4] == pytest.approx(1 / (2 * np.pi), rel=0.05)  # a Gaussian's peak
+    assert smooth.sum() == pytest.approx(3.0, rel=1e-3)  # mass kept
+    mean = face_checks.averages(np.arange(4.0)[:, None, None] * np.ones((4, 2, 2)), 4, 2)
+    np.testing.assert_allclose(mean, 1.5)
+    ramp = np.tile(np.arange(6.0), (6, 1))  # rises by 1 a column
+    edges = face_checks.gradient_magnitude(np.stack([ramp, 2 * ramp, 0 * ramp]))
+    # Sobel: a central difference (2) times a [1, 2, 1] smoothing (4), image by image
+    np.testing.assert_allclose(
+        edges[:, 2:4, 2:4], [[[8.0]], [[16.0]], [[0.0]]] * np.ones((3, 2, 2))
+    )
+    with pytest.raises(ValueError, match="sigma"):
+        face_checks.blurred(images, 0.0)
+    with pytest.raises(ValueError, match="k"):
+        face_checks.averages(images, 1, 2)
+
+
+def test_hard_copy_controls_are_near_their_faces_and_harder_than_plain_copies() -> None:
+    faces = data.load_faces(size=32, source="offline").images
+    pool = faces[:80]
+    hard = face_checks.hard_copy_controls(pool, 20, seed=0)
+    assert set(hard) == {"copy with noise 0.10", "70/30 blend of two faces", "copy shifted 0.5 px"}
+    nearest = {
+        name: face_checks.nearest_with_ratio(images, pool) for name, (images, _) in hard.items()
+    }
+    plain = face_checks.nearest_with_ratio(pool[:20], pool[20:])  # new faces: the far end
+    for name, found in nearest.items():
+        assert all(copy for _, copy in hard.values())
+        assert np.median(found.ratio) < np.median(plain.ratio), name
+    rng = np.random.default_rng(0)  # the blend's larger part is the face the seed drew first
+    first = rng.choice(80, 20, replace=False)
+    np.testing.assert_array_equal(nearest["70/30 blend of two faces"].index, first)
 
 
 def _control_ratios(kinds: dict, pool: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from vaegan_utils import gan, training
+from vaegan_utils import gan, pipelines, training
 
 
 @pytest.mark.parametrize(("size", "channels"), [(28, 1), (32, 1), (32, 3)])
@@ -224,14 +224,16 @@ def test_ema_generator_is_the_running_average_of_g() -> None:
         _toy_gan(balance=False, d_bias=1.0, ema=1.0)
 
 
-@pytest.mark.parametrize("ema", [0.0, 0.99])
+@pytest.mark.parametrize(("ema", "augmented"), [(0.0, False), (0.99, False), (0.99, True)])
 def test_load_generator_rebuilds_the_ema_generator_from_a_run_directory(
-    tmp_path, ema: float
+    tmp_path, ema: float, augmented: bool
 ) -> None:
     settings = {"latent_dim": 8, "g_width": 4, "d_width": 4, "ema": ema}
-    model = gan.GAN(
-        gan.build_generator(8, 28, width=4), gan.build_discriminator(28, width=4), 8, ema=ema
-    )
+    discriminator = gan.build_discriminator(28, width=4)
+    if augmented:  # chapter 05's D, behind its augmentation
+        settings.update(augmentation="both sides", max_shift=2)
+        discriminator = pipelines.augmented_discriminator(discriminator, max_shift=2)
+    model = gan.GAN(gan.build_generator(8, 28, width=4), discriminator, 8, ema=ema)
     model.compile(steps_per_execution=1)
     batches = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).random((16, 28, 28)))
     training.fit_gan(model, batches.batch(4).repeat(), 4, 2, tmp_path, "gan", settings=settings)

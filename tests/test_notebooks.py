@@ -182,8 +182,9 @@ def check_stability(metrics: dict) -> None:
 
 
 def check_faces(metrics: dict) -> None:
-    """Offline faces with augmentation; the copy detector gets its held-out controls right;
-    the face check tells faces from non-faces; training moved the samples."""
+    """Offline faces with augmentation in front of D; the copy detector gets its held-out
+    controls right and reports the hard ones; the face check puts faces above non-faces and
+    above blurred and averaged faces; training moved the samples."""
     assert metrics["quick"] is True and metrics["steps"] == 300
     assert metrics["source"] in {"cache", "offline"}  # never online: the tests are offline
     if metrics["dataset"] == "lfw_subset":
@@ -192,14 +193,17 @@ def check_faces(metrics: dict) -> None:
     assert metrics["snapshot_steps"] == [0, 100, 200, 300]
     history = metrics["history"]
     assert len(history) == 3 and all(r["train_g_grad_norm"] > 0 for r in history)
-    assert metrics["d_paused_fraction"] > 0  # the rule is on in this chapter and does pause D
+    assert metrics["d_paused_fraction"] == 0  # the rule is off, as in chapter 3
     copy, face = metrics["copy"], metrics["face"]
     assert copy["test_accuracy"] == 1.0 and 0.3 < copy["threshold"] < 0.8
+    assert [row["hard control (copies)"] for row in copy["hard_rows"]] == [
+        "copy with noise 0.10", "70/30 blend of two faces", "copy shifted 0.5 px"]  # fmt: skip
     assert face["real"] > face["nonface"] + 0.3
+    assert max(face["blurred"], face["averaged"], face["mean_face"]) < face["real"]
     # The untrained generator's near-constant grey moves toward faces: samples spread out.
     assert metrics["spread_samples"] > 2 * metrics["start"]["spread"]
     assert [row["measure"] for row in metrics["aug"]["rows"]] == [
-        "mean P(face)", "share flagged as copies", "spread"]  # fmt: skip
+        "mean P(face)", "share flagged as copies", "|spread − training faces'|"]  # fmt: skip
 
 
 CHECKS: dict[str, Callable[[dict], None]] = {

@@ -116,3 +116,31 @@ def test_image_batches_augment_afresh_every_epoch() -> None:
 def test_augmentation_rejects_bad_shifts(max_shift: object) -> None:
     with pytest.raises(ValueError, match="max_shift"):
         pipelines.image_batches(_images(), 8, max_shift=max_shift)
+
+
+def test_augmented_discriminator_augments_what_it_judges_in_training_only() -> None:
+    import keras
+    import tensorflow as tf
+
+    from vaegan_utils import face_checks, gan
+
+    images = np.random.default_rng(0).random((16, 8, 8)).astype(np.float32)
+    inputs = keras.Input((8, 8))
+    see = keras.Model(inputs, keras.layers.Reshape((64,))(inputs))  # a D that shows its input
+    judge = pipelines.augmented_discriminator(see, flip=True, max_shift=1, seed=3)
+    real_d = gan.build_discriminator(28, 1, 4)
+    wrapped = pipelines.augmented_discriminator(real_d)
+    assert [id(w) for w in wrapped.weights] == [id(w) for w in real_d.weights]  # none added
+    np.testing.assert_array_equal(judge(images), images.reshape(16, 64))  # inference: as is
+    seen = keras.ops.convert_to_numpy(judge(images, training=True)).reshape(16, 8, 8)
+    versions, ids = face_checks.augmented_pool(images, max_shift=1)  # every flip and shift
+    for k in range(16):  # each image seen as one of its own versions
+        mine = versions[ids == k]
+        assert np.any(np.all(np.isclose(mine, seen[k]), axis=(1, 2)))
+    assert not np.array_equal(seen, images)  # and not all as they are
+    x = tf.Variable(images)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(judge(x, training=True) ** 2)
+    assert tape.gradient(total, x) is not None  # G's gradient passes through
+    with pytest.raises(ValueError, match="max_shift"):
+        pipelines.augmented_discriminator(see, max_shift=8)

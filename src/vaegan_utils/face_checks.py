@@ -4,9 +4,11 @@ A face GAN has no classifier to score it, so its samples are checked two ways:
 
 - for copies: each sample's nearest training image (every augmented version of it) and the
   ratio d1/d2 of its distance to that of the nearest *other* face, with a ratio threshold fitted
-  on labelled controls (:func:`copy_controls`, :func:`fit_ratio_threshold`);
-- for faces: a logistic regression on pixels against non-face crops (:class:`FaceClassifier`),
-  with out-of-fold probabilities of real faces as the reference.
+  on labelled controls (:func:`copy_controls`, :func:`fit_ratio_threshold`) and reported on
+  harder ones (:func:`hard_copy_controls`);
+- for faces: a logistic regression on pixels and their gradient magnitude against non-face
+  crops, blurred faces and averages of faces (:class:`FaceClassifier`), with out-of-fold
+  probabilities of real faces as the reference.
 """
 
 from __future__ import annotations
@@ -143,6 +145,36 @@ def copy_controls(
     return pool, kinds
 
 
+def hard_copy_controls(
+    pool: np.ndarray, k: int, seed: int = 0
+) -> dict[str, tuple[np.ndarray, bool]]:
+    """Copies that are harder to catch than :func:`copy_controls`' (all labelled copies): ``k``
+    pool faces with Gaussian noise of standard deviation 0.10, 70/30 blends of two pool faces
+    (the first one the larger part), and copies shifted by half a pixel each way (bilinear,
+    borders reflected), grey ``(n, h, w)`` or colour images."""
+    from scipy import ndimage
+
+    if not 2 <= k <= len(pool):
+        raise ValueError(f"k must be between 2 and the {len(pool)} pool faces, got {k}")
+    rng = np.random.default_rng(seed)
+    first = rng.choice(len(pool), k, replace=False)
+    second = (first + rng.integers(1, len(pool), k)) % len(pool)  # another face
+    noisy = np.clip(pool[first] + rng.normal(0.0, 0.10, pool[first].shape), 0.0, 1.0)
+    blends = 0.7 * pool[first] + 0.3 * pool[second]
+    signs = rng.choice([-0.5, 0.5], size=(k, 2))
+    moved = np.stack(
+        [
+            ndimage.shift(pool[i], (dy, dx) + (0,) * (pool.ndim - 3), order=1, mode="reflect")
+            for i, (dy, dx) in zip(first, signs, strict=True)
+        ]
+    )
+    return {
+        "copy with noise 0.10": (noisy.astype(pool.dtype), True),
+        "70/30 blend of two faces": (blends.astype(pool.dtype), True),
+        "copy shifted 0.5 px": (moved.astype(pool.dtype), True),
+    }
+
+
 def fit_ratio_threshold(ratios: np.ndarray, is_copy: np.ndarray) -> float:
     """The ratio threshold (a copy: ratio below it) with the fewest errors on labelled controls,
     placed midway between the neighbouring ratios it separates."""
@@ -155,41 +187,127 @@ def fit_ratio_threshold(ratios: np.ndarray, is_copy: np.ndarray) -> float:
     return float(candidates[int(np.argmin(errors))])
 
 
-class FaceClassifier:
-    """A logistic regression on pixels telling faces from the offline set's non-face crops.
+def gradient_magnitude(images: np.ndarray) -> np.ndarray:
+    """Sobel gradient magnitude of each grey image ``(n, h, w)``: large at sharp edges, small in
+    a blurred or averaged image."""
+    from scipy import ndimage
 
-    With 100 faces and 100 non-faces it can tell face-like structure from other image content;
-    it cannot tell a good face from a mediocre one, nor one person from another.
+    images = np.asarray(images, np.float64)
+    # image by image: on the stack, Sobel would also smooth across images
+    rows = np.stack([ndimage.sobel(image, axis=0) for image in images])
+    cols = np.stack([ndimage.sobel(image, axis=1) for image in images])
+    return np.hypot(rows, cols)
+
+
+def blurred(images: np.ndarray, sigma: float) -> np.ndarray:
+    """Grey images ``(n, h, w)`` smoothed by a Gaussian of ``sigma`` pixels."""
+    from scipy import ndimage
+
+    if sigma <= 0:
+        raise ValueError(f"sigma must be a positive number of pixels, got {sigma}")
+    return ndimage.gaussian_filter(np.asarray(images, np.float32), (0, sigma, sigma))
+
+
+def averages(images: np.ndarray, k: int, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` averages of ``k`` images each, drawn at random without replacement: faces an
+    average can produce, blurry where the faces disagree."""
+    if not 2 <= k <= len(images):
+        raise ValueError(f"k must be between 2 and the {len(images)} images, got {k}")
+    rng = np.random.default_rng(seed)
+    return np.stack([images[rng.choice(len(images), k, replace=False)].mean(0) for _ in range(n)])
+
+
+def hard_negatives(faces: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    """What a face check must not call a face although it is made of faces: each face blurred
+    (sigma 1.5 px) and as many averages of 4 faces."""
+    return {
+        "blurred faces": blurred(faces, 1.5),
+        "averages of 4 faces": averages(faces, 4, len(faces), seed),
+    }
+
+
+class FaceClassifier:
+    """A logistic regression telling faces from non-faces, on pixels and on the pixels' gradient
+    magnitude (a linear model on pixels alone cannot see sharpness).
+
+    Its negatives: non-face crops and, with ``hard=True``, each training face blurred and
+    averages of training faces (:func:`hard_negatives`), so that a blurry average is no face to
+    it. With 100 faces it can tell face-like structure from other image content; it cannot tell
+    a good face from a mediocre one, nor one person from another. Its gradient features reward
+    sharp noise, which it was not trained against (see :func:`cross_validated_face_probability`).
     """
 
-    def __init__(self, strength: float = 0.01):
+    def __init__(self, strength: float = 0.01, hard: bool = True, seed: int = 0):
         from sklearn.linear_model import LogisticRegression
 
-        self.model = LogisticRegression(C=strength, max_iter=2000)
+        self.model = LogisticRegression(C=strength, max_iter=3000)
+        self.hard, self.seed = hard, seed
+
+    @staticmethod
+    def features(images: np.ndarray) -> np.ndarray:
+        """``(n, 2 * h * w)``: the pixels, then their gradient magnitude."""
+        images = np.asarray(images, np.float64)
+        flat = images.reshape(len(images), -1)
+        return np.concatenate([flat, gradient_magnitude(images).reshape(len(images), -1)], 1)
 
     def fit(self, faces: np.ndarray, nonfaces: np.ndarray) -> FaceClassifier:
-        """Fit on ``faces`` (label 1) and ``nonfaces`` (label 0), grey images of one size."""
-        x = np.concatenate([faces, nonfaces]).reshape(len(faces) + len(nonfaces), -1)
-        y = np.concatenate([np.ones(len(faces)), np.zeros(len(nonfaces))])
+        """Fit on ``faces`` (label 1) and ``nonfaces`` (label 0, with the hard negatives made
+        from ``faces``), grey images ``(n, h, w)`` of one size."""
+        negatives = [nonfaces]
+        if self.hard:
+            negatives += list(hard_negatives(faces, self.seed).values())
+        negatives = np.concatenate(negatives)
+        x = self.features(np.concatenate([faces, negatives]))
+        y = np.concatenate([np.ones(len(faces)), np.zeros(len(negatives))])
         self.model.fit(x, y)
         return self
 
     def probability(self, images: np.ndarray) -> np.ndarray:
         """P(face) of each image, ``(n,)``."""
-        return self.model.predict_proba(np.asarray(images).reshape(len(images), -1))[:, 1]
+        return self.model.predict_proba(self.features(images))[:, 1]
 
 
 def cross_validated_face_probability(
-    faces: np.ndarray, nonfaces: np.ndarray, folds: int = 5, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold P(face) of every face and every non-face (each scored by a classifier that
-    did not train on it): the real-data reference for generated faces."""
+    faces: np.ndarray, nonfaces: np.ndarray, folds: int = 5, seed: int = 0, hard: bool = True
+) -> dict[str, np.ndarray]:
+    """Out-of-fold P(face): each image scored by a classifier that did not train on it nor on
+    anything made from it. ``"real faces"`` and ``"non-face crops"``, one value each; the
+    check's controls, made from each fold's held-out faces: ``"blurred faces"``, ``"averages of
+    4 faces"`` (:func:`hard_negatives`), ``"faces blurred by 1 px"`` (less than in training), one
+    value per held-out face, and ``"mean face of a fold"``, one value per fold; and two kinds it
+    was not trained against, one value per held-out face: ``"noise images"`` (uniform) and
+    ``"mean face + noise 0.10"``. The gradient magnitude that makes blur visible to the check also
+    rewards noise: these show by how much."""
     rng = np.random.default_rng(seed)
     face_fold = rng.permutation(len(faces)) % folds
     nonface_fold = rng.permutation(len(nonfaces)) % folds
-    p_faces, p_nonfaces = np.zeros(len(faces)), np.zeros(len(nonfaces))
+    found: dict[str, list] = {"real faces": [], "non-face crops": []}
+    order = {"real faces": [], "non-face crops": []}
     for fold in range(folds):
-        model = FaceClassifier().fit(faces[face_fold != fold], nonfaces[nonface_fold != fold])
-        p_faces[face_fold == fold] = model.probability(faces[face_fold == fold])
-        p_nonfaces[nonface_fold == fold] = model.probability(nonfaces[nonface_fold == fold])
-    return p_faces, p_nonfaces
+        held, held_nonface = face_fold == fold, nonface_fold == fold
+        model = FaceClassifier(hard=hard, seed=seed).fit(faces[~held], nonfaces[~held_nonface])
+        rng = np.random.default_rng(seed + fold)
+        mean_face = faces[held].mean(0, keepdims=True)
+        controls = {
+            **hard_negatives(faces[held], seed + fold),
+            "faces blurred by 1 px": blurred(faces[held], 1.0),
+            "mean face of a fold": mean_face,
+            # what it was not trained against: sharp noise, alone and over the mean face
+            "noise images": rng.random(faces[held].shape),
+            "mean face + noise 0.10": np.clip(
+                mean_face + rng.normal(0.0, 0.10, faces[held].shape), 0.0, 1.0
+            ),
+        }
+        scored = {
+            "real faces": model.probability(faces[held]),
+            "non-face crops": model.probability(nonfaces[held_nonface]),
+            **{name: model.probability(images) for name, images in controls.items()},
+        }
+        for name, values in scored.items():
+            found.setdefault(name, []).append(values)
+        order["real faces"].append(np.flatnonzero(held))
+        order["non-face crops"].append(np.flatnonzero(held_nonface))
+    result = {name: np.concatenate(values) for name, values in found.items()}
+    for name, indices in order.items():  # back in the images' own order
+        result[name] = result[name][np.argsort(np.concatenate(indices))]
+    return result

@@ -108,7 +108,9 @@ def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
     ``{name}.weights.h5`` written by ``training.fit_gan``.
 
     Settings read (defaults in brackets): ``latent_dim``, ``g_width``, ``d_width``,
-    ``image_size`` [28], ``channels`` [1], ``batch_norm`` [True], ``ema`` [0].
+    ``image_size`` [28], ``channels`` [1], ``batch_norm`` [True], ``ema`` [0], ``augmentation``
+    (``"both sides"``: D was trained behind :func:`pipelines.augmented_discriminator`, with
+    ``max_shift``).
     """
     directory = Path(output_dir)
     run_path, weights = directory / f"{name}_run.json", directory / f"{name}.weights.h5"
@@ -131,6 +133,10 @@ def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
         settings["latent_dim"], size, channels, settings["g_width"], batch_norm
     )
     discriminator = build_discriminator(size, channels, settings["d_width"], batch_norm)
+    if settings.get("augmentation") == "both sides":  # D behind its augmentation (chapter 05)
+        from vaegan_utils.pipelines import augmented_discriminator
+
+        discriminator = augmented_discriminator(discriminator, max_shift=settings["max_shift"])
     model = GAN(generator, discriminator, settings["latent_dim"], ema=settings.get("ema", 0.0))
     model.load_weights(weights)
     return model.ema_generator

@@ -1,4 +1,5 @@
-"""Input pipelines: shuffled batches of images, binarized or augmented afresh on every pass."""
+"""Input pipelines: shuffled batches of images, binarized or augmented afresh on every pass; and
+the same augmentation as a layer in front of a discriminator (:func:`augmented_discriminator`)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,33 @@ def flip_and_shift(images: Any, seed: Any, flip: bool = True, max_shift: int = 2
         images = tf.gather(padded, rows, axis=1, batch_dims=1)  # (b, h, w + 2s[, c])
         images = tf.gather(images, cols, axis=2, batch_dims=1)  # (b, h, w[, c])
     return images
+
+
+def augmented_discriminator(
+    discriminator: Any, flip: bool = True, max_shift: int = 2, seed: int = 0
+) -> Any:
+    """``discriminator`` behind :func:`flip_and_shift`, applied in training only.
+
+    Every image D judges in a train step, real or generated, is mirrored and shifted alike, and
+    the gradient reaches G through the augmentation (differentiable augmentation, Zhao et al.
+    2020): G is not pushed to draw mirrored or shifted faces, which it is when only the real
+    batches are augmented. At inference D sees images as they are. Returns a ``keras.Model``
+    with the discriminator's weights and no others.
+    """
+    import keras
+
+    _check_shift(max_shift, tuple(discriminator.input.shape[1:3]))
+
+    class FlipAndShift(keras.layers.Layer):
+        def __init__(self) -> None:
+            super().__init__(name="flip_and_shift")
+            self.seeds = keras.random.SeedGenerator(seed)
+
+        def call(self, images: Any, training: bool | None = None) -> Any:
+            if not training:
+                return images
+            draw = keras.ops.cast(self.seeds.next(), "int32")  # a fresh draw per call
+            return flip_and_shift(images, draw, flip=flip, max_shift=max_shift)
+
+    inputs = keras.Input(discriminator.input.shape[1:])
+    return keras.Model(inputs, discriminator(FlipAndShift()(inputs)), name="augmented_d")
