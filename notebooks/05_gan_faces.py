@@ -96,9 +96,9 @@ print(runtime.run_card(seed=seed, quick=quick))
 #
 # We train on **32x32 grey** faces. The offline faces are 25x25 grey crops: 32x32 already
 # upsamples them a little, a larger size would add pixels but no detail, and colour is not there
-# to learn. The generator builds any multiple of 4
-# (its layers double a quarter-size map twice); we chose 32 — 8 → 16 → 32 — over 28, the nearest
-# size, for a power of two that also suits the full LFW. On this build's machine a training step took
+# to learn. The generator builds any multiple of 4 (from a map a quarter of the side, doubled
+# twice); we chose 32 — 8 → 16 → 32 — over 28 (MNIST's size, and the multiple of 4 nearest the
+# crops' 25) for a power of two that also suits the full LFW. On this build's machine a training step took
 # {glue:}`ms_per_step` ms. With the full LFW (on Colab, say), `image_size = 64` and
 # `color = True` are worth trying on a GPU: the same code builds the larger players.
 
@@ -126,15 +126,18 @@ plt.show()
 # ### Augmentation
 #
 # With {glue:}`faces_n` images, a discriminator can learn the training faces by heart, and then its
-# verdicts tell the generator little beyond "be one of these". The usual remedy: show $D$ random
-# mirror images and shifts of up to `max_shift` pixels, drawn afresh each time, so that it sees
-# {glue:}`aug.versions` versions of the faces instead of {glue:}`faces_n` (each about
-# {glue:}`aug.views` times over the run, rather than {glue:}`aug.views_plain`), while a face stays
-# a face. Augmenting only the real batches would teach $D$ that reflected borders and shifted
-# faces are real, and push $G$ to draw them. So the augmentation sits in front of $D$ and treats
-# every image it judges alike, real or generated, and $G$'s gradient passes through it
-# (**differentiable augmentation** {cite:p}`zhao2020diffaugment`): $G$ is asked for faces, $D$ judges
-# them in random versions. Whether it helps here is measured at the end of the chapter, with and
+# verdicts tell the generator little beyond "be one of these". The usual remedy: show $D$ each
+# image mirrored or not and shifted by up to `max_shift` pixels each way (the strip a shift
+# uncovers is filled with the image's own edge, reflected), drawn afresh each time. Mirrored or
+# shifted a pixel or two, a face is still a plausible face, and $D$ sees {glue:}`aug.versions`
+# versions of the faces (2 mirrorings × 25 shifts × {glue:}`faces_n`) instead of
+# {glue:}`faces_n`: each about {glue:}`aug.views` times over the run, rather than
+# {glue:}`aug.views_plain`. Augmenting only the real batches would teach $D$ that reflected
+# borders and shifted faces are real, and push $G$ to draw them. So the augmentation sits in front
+# of $D$: every image $D$ judges, real or generated, is transformed the same random way, and as
+# the transforms are differentiable, $G$ still gets its gradient through them (**differentiable
+# augmentation** {cite:p}`zhao2020diffaugment`). $G$ is asked for faces; $D$ judges them in random
+# versions. Whether it helps here is measured at the end of the chapter, with and
 # without, over several seeds. (We leave out what would change the data's distribution:
 # rotations, crops that cut off the chin, colour changes.)
 
@@ -187,7 +190,8 @@ print(f"discriminator: {discriminator.count_params():,} weights")
 # — near 0 for a copy; for a new face, or a blurry average of many, close to 1. Distance alone
 # misleads: an average face is near many faces at once. The discriminator judged every face
 # mirrored and shifted by up to `max_shift` pixels, so a copy of any of those versions counts:
-# the pool holds them all, each version with its face's identity.
+# the pool holds them all, each version labelled with its face, so that $d_2$ is measured to
+# another face, never to another version of the same one.
 #
 # A check is only as good as its controls. We split the first 100 faces: {glue:}`copy.n_pool` go into
 # the pool, the others are held out. Controls that **are copies**: pool faces exactly, mirrored,
@@ -244,7 +248,8 @@ assert test_accuracy == 1.0, (
 # {glue:}`copy.threshold`" classifies {glue:}`copy.test_accuracy` of the other {glue:}`copy.test_n`
 # right. (The notebook stops here if it misses one.) Those controls are easy: many lie exactly on a
 # pool version (ratio 0). Harder copies show what the rule lets through: stronger noise
-# ($\sigma$ = 0.10), blends of two faces (70% of one, 30% of another) and shifts of half a pixel,
+# ($\sigma$ = 0.10), blends of two faces (70% of one, 30% of another: mostly one training face,
+# the kind of near-copy a generator that recalls faces might draw) and shifts of half a pixel,
 # which no pool version matches exactly.
 
 # %%
@@ -273,9 +278,11 @@ results.add(
 )
 
 # %% [markdown]
-# The rule missed {glue:}`copy.hard_missed` of these harder copies; {glue:}`copy.hard_verdict`.
+# The rule missed {glue:}`copy.hard_missed` of these harder copies (the table's last column):
+# {glue:}`copy.hard_verdict`.
 # The generator is judged with this rule against a pool of *all* its training faces, in every
-# version augmentation showed.
+# version augmentation showed (the controls' pool held {glue:}`copy.n_pool` of them, so the
+# threshold was fitted on a smaller pool than the one the samples meet).
 
 # %%
 judge_pool, judge_ids = face_checks.augmented_pool(
@@ -288,16 +295,23 @@ judge_pool, judge_ids = face_checks.augmented_pool(
 # The copy test says nothing about whether samples look like faces. The offline set ships 100
 # non-face crops beside its faces; a logistic regression (`face_checks.FaceClassifier`) learns to
 # tell faces from them. An average is the hard case: the mean face has every face's outline and
-# none of the detail, and a linear model on pixels cannot measure sharpness. So the check also
-# sees each pixel's gradient magnitude (large at sharp edges), and its negatives include what an
-# average can produce: each training face blurred, and averages of four faces. Its reference is
-# each real face's probability from a classifier that did *not* train on it, nor on anything made
-# from it (five folds); the same folds score the check's controls, made from their held-out faces:
-# blurred (also less than in training), averaged, and the fold's mean face. It can tell face-like structure from other
-# image content; with 100 faces it cannot tell a convincing face from a mediocre one, nor one
-# person from another. The samples are scored by the classifier trained on all 100 faces, so their
-# second reference is the real faces' in-sample probability: a memorised face would score like
-# those.
+# none of the detail. Sharpness is a matter of differences between neighbouring pixels, which a
+# model that weighs each pixel on its own cannot compute. So the check also sees each pixel's
+# *image gradient* — how sharply brightness changes there — and its non-face class includes what
+# an average can produce: each training face blurred, and averages of four faces.
+#
+# We score each real face with a classifier trained on the other four fifths of the faces (five
+# folds), and with the same classifiers the check's controls, made from the held-out faces:
+# - blurred as in training (a Gaussian of 1.5 px) and less (1 px), averaged four at a time, and
+#   the fold's mean face — made of faces, not faces;
+# - two kinds the check never trained against: images of uniform noise, and the mean face with
+#   Gaussian noise of standard deviation 0.10 added. Noise is all edges, so edge features may
+#   reward it.
+#
+# It can tell face-like structure from other image content; with 100 faces it cannot tell a
+# convincing face from a mediocre one, nor one person from another. The samples are scored by the
+# classifier trained on all 100 faces, so their second reference is the real faces' in-sample
+# probability: a memorised face would score like those.
 
 # %%
 nonfaces = data.load_nonfaces(image_size)
@@ -353,13 +367,15 @@ results.add(
 )
 
 # %% [markdown]
-# Faces made only of faces — blurred, averaged, a fold's mean face — score {glue:}`face.blurred`,
-# {glue:}`face.averaged` and {glue:}`face.mean_face` on average, against {glue:}`face.real` for
-# real faces, 9 in 10 of which score above {glue:}`face.real_low`: {glue:}`face.average_verdict`.
-# Without blurred and averaged faces among its negatives, the same check gives the mean face
-# {glue:}`face.mean_face_plain`. The edges that expose an average also reward what it was not
-# trained against: noise images score {glue:}`face.noise`, the mean face with noise
-# {glue:}`face.mean_noise`; {glue:}`face.noise_verdict`.
+# Nine in ten real faces score above {glue:}`face.real_low`. Blurred faces score
+# {glue:}`face.blurred` on average, averages of four {glue:}`face.averaged`, a fold's mean face
+# {glue:}`face.mean_face` (real faces: {glue:}`face.real`); measured against that line,
+# {glue:}`face.average_verdict`. Trained without blurred and averaged faces in its non-face
+# class, the same check gives the mean face {glue:}`face.mean_face_plain`.
+#
+# Edge features cut both ways: noise images score {glue:}`face.noise`, the mean face with noise
+# {glue:}`face.mean_noise`. What follows for the samples: {glue:}`face.noise_verdict`. A sample
+# scoring *above* real faces is a warning, not a success.
 
 # %% [markdown]
 # ## Training, and what we watch
@@ -370,8 +386,8 @@ results.add(
 # (DCGAN's). Every `eval_every` steps we save the EMA generator's images of a fixed grid of 64
 # codes and measure 256 samples of further fixed codes: the share the copy detector flags, their
 # median ratio, their mean P(face), and their **spread** (the per-pixel standard deviation across
-# samples: near zero when every code gives the same face, and not better the higher it is: the
-# training faces' spread is the reference).
+# samples, near zero when every code gives the same face). Neither a lower nor a higher spread is
+# better in itself; the training faces' spread is the reference.
 
 # %%
 fixed_z = keras.random.normal((64, latent_dim), seed=seed)
@@ -573,9 +589,10 @@ results.add("nn_ratio_samples", final["nn_ratio"], "{:.2f}")
 # %% [markdown]
 # ## Does augmentation matter? Measured
 #
-# Does augmentation change what the generator learns from these faces? {glue:}`aug.n_seeds`
-# seeds, each trained {glue:}`aug.steps` steps with and without it, everything else equal,
-# scored with the same face check, copy detector and spread. The spread is judged by its distance
+# Does augmentation change what the generator learns from these faces? If it works, $D$
+# memorises less, so we would expect fewer samples flagged as copies and faces at least as
+# convincing. {glue:}`aug.n_seeds` seeds, each trained {glue:}`aug.steps` steps with and without
+# it, everything else equal, scored with the same face check, copy detector and spread. The spread is judged by its distance
 # from the training faces' ({glue:}`spread_real`), not by its size: samples more varied than the
 # faces are no better. Differences are paired by seed (with − without), with 95% t-intervals
 # (ddof = 1).
@@ -651,12 +668,16 @@ results.add(
 )
 
 # %% [markdown]
-# With augmentation, the samples' face probability was {glue:}`aug.face_verdict`, the share
-# flagged as copies {glue:}`aug.copy_verdict`, and the gap between their spread and the training
-# faces' {glue:}`aug.spread_verdict` (the table's last column, decided by each interval). With
-# {glue:}`aug.n_seeds` seeds an interval has {glue:}`aug.dof` degrees of freedom and is wide:
-# only a large effect can show, and "no measurable difference" is not evidence of no effect. The
-# {glue:}`faces_steps`-step run above {glue:}`aug.main_run`.
+# With augmentation (the table's last column, decided by each interval):
+#
+# - mean P(face): {glue:}`aug.face_verdict`;
+# - share flagged as copies: {glue:}`aug.copy_verdict`;
+# - gap between the samples' spread and the training faces': {glue:}`aug.spread_verdict`.
+#
+# Each interval rests on {glue:}`aug.n_seeds` paired differences, so it is wide: only a large
+# effect can show, and "no measurable difference" is not evidence of no effect. The runs are
+# {glue:}`aug.steps` steps long, so they speak of early training; the {glue:}`faces_steps`-step
+# run above {glue:}`aug.main_run`.
 
 # %%
 results.add("start", start, glue_it=False)
@@ -699,6 +720,7 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 #
 # ## Exercises
 #
-# 1. Set `augment = False` and retrain. Which controls does the copy detector keep, and why?
+# 1. Set `augment = False` and retrain. The copy detector's pool then holds each face as it is,
+#    without mirror images and shifts: which controls does `copy_controls` leave out, and why?
 # 2. On Colab, with the full LFW: train with `image_size = 64` and `color = True` on a GPU.
 # 3. Halve `learning_rate` or switch on `balance`. Which changes the pauses, which the samples?
