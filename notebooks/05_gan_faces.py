@@ -134,8 +134,9 @@ plt.show()
 # {glue:}`faces_n`: each about {glue:}`aug.views` times over the run, rather than
 # {glue:}`aug.views_plain`. Augmenting only the real batches would teach $D$ that reflected
 # borders and shifted faces are real, and push $G$ to draw them. So the augmentation sits in front
-# of $D$: every image $D$ judges, real or generated, is transformed the same random way, and as
-# the transforms are differentiable, $G$ still gets its gradient through them (**differentiable
+# of $D$: every image $D$ judges, real or generated, goes through the same random transforms
+# (each batch its own draw), and as they are differentiable, $G$ still gets its gradient through
+# them (**differentiable
 # augmentation** {cite:p}`zhao2020diffaugment`). $G$ is asked for faces; $D$ judges them in random
 # versions. Whether it helps here is measured at the end of the chapter, with and
 # without, over several seeds. (We leave out what would change the data's distribution:
@@ -281,8 +282,10 @@ results.add(
 # The rule missed {glue:}`copy.hard_missed` of these harder copies (the table's last column):
 # {glue:}`copy.hard_verdict`.
 # The generator is judged with this rule against a pool of *all* its training faces, in every
-# version augmentation showed (the controls' pool held {glue:}`copy.n_pool` of them, so the
-# threshold was fitted on a smaller pool than the one the samples meet).
+# version augmentation showed. The controls' pool held {glue:}`copy.n_pool` of them, so the
+# threshold was fitted on a smaller pool than the one the samples meet; for a copy of a face, a
+# larger pool can only lower $d_2$ and so raise its ratio: the difference leans towards "no
+# copy".
 
 # %%
 judge_pool, judge_ids = face_checks.augmented_pool(
@@ -370,8 +373,10 @@ results.add(
 # Nine in ten real faces score above {glue:}`face.real_low`. Blurred faces score
 # {glue:}`face.blurred` on average, averages of four {glue:}`face.averaged`, a fold's mean face
 # {glue:}`face.mean_face` (real faces: {glue:}`face.real`); measured against that line,
-# {glue:}`face.average_verdict`. Trained without blurred and averaged faces in its non-face
-# class, the same check gives the mean face {glue:}`face.mean_face_plain`.
+# {glue:}`face.average_verdict`. Faces blurred by only 1 px, less than the check trained on, are
+# harder for it: compare their row with the real faces'. Trained without blurred and averaged
+# faces in its non-face class, the same check gives the mean face {glue:}`face.mean_face_plain`
+# (scored by that classifier, which trained on the faces the mean is made of).
 #
 # Edge features cut both ways: noise images score {glue:}`face.noise`, the mean face with noise
 # {glue:}`face.mean_noise`. What follows for the samples: {glue:}`face.noise_verdict`. A sample
@@ -584,15 +589,19 @@ results.add("nn_ratio_samples", final["nn_ratio"], "{:.2f}")
 # {glue:}`face.real` for real faces the classifier did not train on ({glue:}`face.real_in_sample`
 # for those it did), {glue:}`face.mean_face` for a fold's mean face and {glue:}`face.nonface` for
 # non-face crops; the samples' spread is {glue:}`spread_samples` (training faces:
-# {glue:}`spread_real`).
+# {glue:}`spread_real`). These scores are single numbers without intervals, and the face check
+# rewards noise: the last snapshot above is the picture to read them with.
 
 # %% [markdown]
 # ## Does augmentation matter? Measured
 #
-# Does augmentation change what the generator learns from these faces? If it works, $D$
-# memorises less, so we would expect fewer samples flagged as copies and faces at least as
-# convincing. {glue:}`aug.n_seeds` seeds, each trained {glue:}`aug.steps` steps with and without
-# it, everything else equal, scored with the same face check, copy detector and spread. The spread is judged by its distance
+# Does augmentation change what the generator learns from these faces? If it works as intended,
+# $D$ memorises less (this chapter does not measure $D$'s memory itself), and fewer samples would
+# be flagged as copies. {glue:}`aug.n_seeds` seeds, each trained {glue:}`aug.steps` steps with and
+# without it, everything else equal (the same seeds, initial weights and batches), scored with the
+# same face check, copy detector and spread. Read the face check's column with its blind spot in
+# mind: a *higher* P(face) is not a better face, since noisy images score high too, and a score
+# above real faces' is a warning. The spread is judged by its distance
 # from the training faces' ({glue:}`spread_real`), not by its size: samples more varied than the
 # faces are no better. Differences are paired by seed (with − without), with 95% t-intervals
 # (ddof = 1).
@@ -675,7 +684,9 @@ results.add(
 # - gap between the samples' spread and the training faces': {glue:}`aug.spread_verdict`.
 #
 # Each interval rests on {glue:}`aug.n_seeds` paired differences, so it is wide: only a large
-# effect can show, and "no measurable difference" is not evidence of no effect. The runs are
+# effect can show, and "no measurable difference" is not evidence of no effect. Where every run of
+# both arms flags no sample, the copy row's interval is empty (0 to 0) and says nothing about
+# copying. The runs are
 # {glue:}`aug.steps` steps long, so they speak of early training; the {glue:}`faces_steps`-step
 # run above {glue:}`aug.main_run`.
 
