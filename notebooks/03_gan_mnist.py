@@ -371,9 +371,9 @@ plt.show()
 # - **The EMA generator**: a copy of $G$ whose weights follow an exponential moving average of
 #   $G$'s {cite:p}`yazici2019unusual`; we sample from it, as it smooths out the jitter of the last
 #   steps. At update $t$ the average becomes $s \cdot \text{average} + (1 - s) \cdot G$ with
-#   $s = \min(\text{ema}, (1 + t)/(10 + t))$: a short memory at first; $s$ reaches `ema` = 0.999
-#   at step {glue:}`ema_full_step`, and from then on the memory is about $1/(1 - 0.999)$ = 1,000
-#   steps.
+#   $s = \min(\text{ema}, (1 + t)/(10 + t))$: a short memory at first; $s$ reaches `ema` (set in
+#   the parameters cell) at step {glue:}`ema_full_step`, and from then on the memory is about
+#   $1/(1 - \text{ema})$ steps.
 #
 # `GANBase`, from the package, holds the plumbing: the two players, an Adam optimizer each, the
 # EMA generator and the logged means.
@@ -736,7 +736,7 @@ display(HTML(page))
 # the layer before it (at inference it is a fixed scale and shift per channel), and each kernel is
 # stored as 8-bit integers with one scale per output channel, half the size of 16-bit floats.
 # The cell below measures what that costs: the page's arithmetic, done in NumPy, against Keras at
-# the ten checked positions. The browser tests run the JavaScript itself on the same positions,
+# the checked positions. The browser tests run the JavaScript itself on the same positions,
 # within the same bound.
 # :::
 

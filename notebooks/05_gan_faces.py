@@ -130,8 +130,8 @@ plt.show()
 # image mirrored or not and shifted by up to `max_shift` pixels each way (the strip a shift
 # uncovers is filled with the image's own edge, reflected), drawn afresh each time. Mirrored or
 # shifted a pixel or two, a face is still a plausible face, and $D$ sees {glue:}`aug.versions`
-# versions of the faces (2 mirrorings × 25 shifts × {glue:}`faces_n`) instead of
-# {glue:}`faces_n`: each about {glue:}`aug.views` times over the run, rather than
+# versions of the faces (2 mirrorings × (2 · `max_shift` + 1)² shifts × {glue:}`faces_n`)
+# instead of {glue:}`faces_n`: each about {glue:}`aug.views` times over the run, rather than
 # {glue:}`aug.views_plain`. Augmenting only the real batches would teach $D$ that reflected
 # borders and shifted faces are real, and push $G$ to draw them. So the augmentation sits in front
 # of $D$: every image $D$ judges, real or generated, goes through the same random transforms
@@ -374,7 +374,7 @@ results.add(
 # {glue:}`face.blurred` on average, averages of four {glue:}`face.averaged`, a fold's mean face
 # {glue:}`face.mean_face` (real faces: {glue:}`face.real`); measured against that line,
 # {glue:}`face.average_verdict`. Faces blurred by only 1 px, less than the check trained on, are
-# harder for it: compare their row with the real faces'. Trained without blurred and averaged
+# the subtler test: compare their row with the blurred faces' and the real faces'. Trained without blurred and averaged
 # faces in its non-face class, the same check gives the mean face {glue:}`face.mean_face_plain`
 # (scored by that classifier, which trained on the faces the mean is made of).
 #
