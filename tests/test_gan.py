@@ -272,6 +272,38 @@ def test_fit_gan_trains_exactly_the_steps_asked_for(tmp_path, eval_every: int) -
     assert [record["step"] for record in run.records] == [0, eval_every, steps]
 
 
+def test_fit_gan_stops_when_its_stop_test_says_so(tmp_path) -> None:
+    """A stop test that fires after step 4 ends a 10-step run there, marks the record and is
+    reused as such; control: a test that never fires trains every step."""
+
+    def build() -> gan.GAN:
+        generator, discriminator = (
+            gan.build_generator(8, 28, width=4),
+            gan.build_discriminator(28, width=4),
+        )
+        model = gan.GAN(generator, discriminator, 8, balance=False)  # both update each step
+        model.compile(steps_per_execution=1)
+        return model
+
+    def after_four(records: list[dict]) -> bool:
+        return records[-1]["step"] >= 4
+
+    def never(records: list[dict]) -> bool:
+        return False
+
+    batches = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).random((16, 28, 28)))
+    batches = batches.batch(4).repeat()
+    model = build()
+    run = training.fit_gan(model, batches, 10, 2, tmp_path, "early", stop=after_four)
+    assert [record["step"] for record in run.records] == [0, 2, 4]
+    assert run.stopped and run.records[-1]["stopped"] is True
+    assert int(model.d_optimizer.iterations.numpy()) == 4
+    again = training.fit_gan(build(), batches, 10, 2, tmp_path, "early", stop=after_four)
+    assert again.reused and again.stopped
+    full = training.fit_gan(build(), batches, 10, 2, tmp_path, "full", stop=never)
+    assert [record["step"] for record in full.records][-1] == 10 and not full.stopped
+
+
 def test_sampling_leaves_batch_norm_statistics_alone() -> None:
     """gan.sample draws in inference mode; the control: a bare call, as Keras 3 runs it here,
     moves batch norm's running statistics towards the batch (why the chapters pass

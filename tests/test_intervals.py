@@ -36,6 +36,19 @@ def test_interval_words_follow_the_interval() -> None:
     assert falls.word(above="worse", below="better") == "better"
 
 
+def test_interval_text_has_no_negative_zero_and_no_zero_width_interval() -> None:
+    """Seeds that all agree are said to agree; a value that rounds to zero has no minus sign.
+    Control: an ordinary interval keeps its signs."""
+    same = intervals.paired_interval([0.0, 0.0, 0.0, 0.0, 0.0])
+    assert f"{same:.1f}" == "0.0 (all 5 seeds equal)" and same.low == same.high == 0.0
+    assert f"{intervals.paired_interval([2.5, 2.5, 2.5]):+.1f}" == "+2.5 (all 3 seeds equal)"
+    tiny = intervals.paired_interval([-0.01, 0.01, -0.02, 0.0, 0.005])
+    assert "-0.0" not in f"{tiny:.1f}" and f"{tiny:+.1f}".startswith("+0.0 (")
+    ordinary = intervals.paired_interval([-1.0, -1.2, -0.9])
+    assert f"{ordinary:.1f}" == f"-1.0 ({ordinary.low:.1f} to {ordinary.high:.1f})"
+    assert ordinary.high < 0
+
+
 def test_paired_interval_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="pair up"):
         intervals.paired_interval([1.0, 2.0, 3.0], [1.0, 2.0])

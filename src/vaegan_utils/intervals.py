@@ -26,8 +26,19 @@ class Interval:
         return "no measurable difference"
 
     def __format__(self, spec: str) -> str:
-        """``f"{interval:+.2f}"`` -> ``"+1.23 (-0.40 to +2.86)"``."""
-        return f"{self.mean:{spec}} ({self.low:{spec}} to {self.high:{spec}})"
+        """``f"{interval:+.2f}"`` -> ``"+1.23 (-0.40 to +2.86)"``; a value that rounds to zero
+        is written without a minus sign, and seeds that all agree as ``"0.0 (all 5 seeds
+        equal)"`` rather than an interval of zero width."""
+        if self.low == self.high:
+            return f"{_rounded(self.mean, spec)} (all {self.n} seeds equal)"
+        low, high = _rounded(self.low, spec), _rounded(self.high, spec)
+        return f"{_rounded(self.mean, spec)} ({low} to {high})"
+
+
+def _rounded(value: float, spec: str) -> str:
+    """``format(value, spec)``, with no minus sign on a value that rounds to zero."""
+    text = format(value, spec)
+    return format(0.0, spec) if float(text.rstrip("%")) == 0 else text
 
 
 def paired_interval(after, before=None, level: float = 0.95) -> Interval:
@@ -45,7 +56,8 @@ def paired_interval(after, before=None, level: float = 0.95) -> Interval:
         raise ValueError(f"need a 1-D array of at least 2 seeds, got shape {values.shape}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    spread = values.std(ddof=1) if np.ptp(values) > 0 else 0.0  # all equal: exactly 0
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * spread / np.sqrt(len(values))
     mean = float(values.mean())
     return Interval(mean, mean - half, mean + half, len(values))
 

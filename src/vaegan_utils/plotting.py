@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -187,16 +188,50 @@ def balance_curves(records: list[dict]) -> Figure:
 
 
 def seed_bands(
-    ax: Axes, x: np.ndarray, runs: dict[str, np.ndarray], ylabel: str = "", title: str = ""
+    ax: Axes,
+    x: np.ndarray,
+    runs: dict[str, np.ndarray],
+    ylabel: str = "",
+    title: str = "",
+    colors: Mapping[str, str] | None = None,
 ) -> Axes:
     """Compare settings run with several seeds: per entry of ``runs`` (a ``(seeds, len(x))``
-    array), the mean over seeds as a line and the lowest-to-highest seed as a shaded band."""
+    array), the mean over seeds as a line and the lowest-to-highest seed as a shaded band;
+    ``colors`` maps entries to colours (the same entry, the same colour in every panel)."""
     for name, values in runs.items():
         values = np.atleast_2d(np.asarray(values, dtype=float))
         if values.shape[1] != len(x):
             raise ValueError(f"runs[{name!r}] has {values.shape[1]} points, x has {len(x)}")
-        (line,) = ax.plot(x, values.mean(0), label=name)
+        color = (colors or {}).get(name)
+        (line,) = ax.plot(x, values.mean(0), label=name, color=color)
         ax.fill_between(x, values.min(0), values.max(0), color=line.get_color(), alpha=0.2)
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
+    return ax
+
+
+def seed_lines(
+    ax: Axes,
+    runs: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]],
+    ylabel: str = "",
+    title: str = "",
+    colors: Mapping[str, str] | None = None,
+    end: float | None = None,
+) -> Axes:
+    """One thin line per seed, one colour per entry of ``runs`` (a list of ``(steps, values)``
+    per seed, of any lengths), labelled once per entry in the legend; a line that ends before
+    step ``end`` (a run stopped early) ends in an x."""
+    for name, seeds in runs.items():
+        color = (colors or {}).get(name)
+        for i, (x, values) in enumerate(seeds):
+            if len(x) != len(values):
+                raise ValueError(f"runs[{name!r}][{i}] has {len(x)} steps, {len(values)} values")
+            (line,) = ax.plot(
+                x, values, color=color, linewidth=1, alpha=0.8, label=name if i == 0 else None
+            )
+            color = line.get_color()
+        for x, values in seeds:
+            if end is not None and len(x) and x[-1] < end:
+                ax.plot(x[-1], values[-1], "x", color=color, markersize=6)
     ax.set(xlabel="step", ylabel=ylabel, title=title)
     return ax
 

@@ -151,7 +151,9 @@ class EpochLog(keras.callbacks.Callback):
     Records are written to a JSON file after every epoch. ``seconds`` counts training time only
     (evaluations excluded); a resumed run continues the clock of the epoch it resumes from.
     ``evaluate(epoch)`` receives the number of finished epochs; with ``evaluate_first`` it also
-    runs once before training, recorded as epoch 0.
+    runs once before training, recorded as epoch 0. ``stop(records)``, called after every
+    epoch's record, ends training early when it returns true; that record is marked
+    ``"stopped": True``.
     """
 
     def __init__(
@@ -159,10 +161,11 @@ class EpochLog(keras.callbacks.Callback):
         path: str | Path,
         evaluate: Callable[[int], dict[str, float]] | None = None,
         evaluate_first: bool = False,
+        stop: Callable[[list[dict[str, Any]]], bool] | None = None,
     ):
         super().__init__()
         self.path = Path(path)
-        self.evaluate, self.evaluate_first = evaluate, evaluate_first
+        self.evaluate, self.evaluate_first, self.stop = evaluate, evaluate_first, stop
         self.records: list[dict[str, Any]] = (
             json.loads(self.path.read_text()) if self.path.exists() else []
         )
@@ -191,7 +194,15 @@ class EpochLog(keras.callbacks.Callback):
         if self.evaluate is not None:
             record.update({k: _number(v) for k, v in self.evaluate(epoch + 1).items()})
         self.records = earlier + [record]
+        if self.stop is not None and self.stop(self.records):
+            record["stopped"] = True
+            self.model.stop_training = True
         self.write()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether ``stop`` fired: the run ended at that record, early or at its last epoch."""
+        return bool(self.records and self.records[-1].get("stopped"))
 
     def write(self) -> None:
         """Save the records to ``path``."""
@@ -229,6 +240,11 @@ class Run:
     @property
     def seconds(self) -> float:
         return self.log.seconds
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run's ``stop`` test ended it early."""
+        return self.log.stopped
 
     def column(self, key: str) -> np.ndarray:
         return self.log.column(key)
@@ -349,6 +365,7 @@ def fit_or_load(
     steps_per_epoch: int | None = None,
     callbacks: Iterable[keras.callbacks.Callback] = (),
     evaluate_first: bool = False,
+    stop: Callable[[list[dict[str, Any]]], bool] | None = None,
 ) -> Run:
     """Train ``model`` for ``epochs``, or load the finished weights of the *same* run.
 
@@ -368,13 +385,15 @@ def fit_or_load(
     ``steps_per_epoch`` makes an "epoch" a fixed number of steps over a repeated dataset: the
     interval between evaluations. ``evaluate(epoch)`` runs after every epoch (and, with
     ``evaluate_first``, once before training as epoch 0); its values join the epoch's record.
-    ``callbacks`` are added to Keras' ``fit``.
+    ``callbacks`` are added to Keras' ``fit``. ``stop(records)`` may end training early
+    (:class:`EpochLog`); it is part of the run's fingerprint, like ``code``.
     """
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive whole number, got {epochs!r}")
     files = run_files(Path(directory), name)
     wanted = fingerprint(
-        {**dict(settings or {}), "epochs": epochs, "steps_per_epoch": steps_per_epoch}, code
+        {**dict(settings or {}), "epochs": epochs, "steps_per_epoch": steps_per_epoch},
+        [*code, stop] if stop is not None else code,
     )
     action, reason, run_info = run_decision(files, wanted, retrain)
     if action == "reuse":
@@ -394,7 +413,7 @@ def fit_or_load(
             logger.info("%s: training afresh (%s)", name, reason)
         _clear(files)  # a fresh run: its log and its clock start empty
         run_info = {"trained_in": run_id(), "finished": False, "fingerprint": wanted}
-    log = EpochLog(files["log"], evaluate, evaluate_first)
+    log = EpochLog(files["log"], evaluate, evaluate_first, stop)
     if action == "resume":
         logger.info(
             "%s: resuming run %s after its epoch %d",
@@ -404,7 +423,12 @@ def fit_or_load(
         )
     run = fit_and_save(model, dataset, epochs, files, run_info, log, steps_per_epoch, callbacks)
     logger.info(
-        "%s: trained %d epochs in %.0f s (run %s)", name, epochs, log.seconds, run.trained_in
+        "%s: trained %d epochs in %.0f s (run %s)%s",
+        name,
+        log.records[-1]["epoch"],
+        log.seconds,
+        run.trained_in,
+        ", stopped early by its stop test" if log.stopped else "",
     )
     return run
 
@@ -420,14 +444,16 @@ def fit_gan(
     settings: Mapping[str, Any] | None = None,
     code: Iterable[Any] = (),
     retrain: bool = False,
+    stop: Callable[[list[dict[str, Any]]], bool] | None = None,
 ) -> Run:
     """Train a compiled GAN (any ``keras.Model`` with a ``train_step``) for ``steps`` steps,
     evaluating every ``eval_every`` steps, or load the same finished run.
 
     ``evaluate(step)`` is called at step 0 (before training) and after every ``eval_every``
     steps; each record of the log holds ``step`` and those values, plus the train step's logged
-    averages over the interval (``train_*``). ``batches`` must repeat forever. Reuse and resume
-    as in :func:`fit_or_load`.
+    averages over the interval (``train_*``). ``batches`` must repeat forever. ``stop(records)``,
+    called after each evaluation, ends the run early when true (a stall test fixed in advance);
+    its last record then holds ``"stopped": True``. Reuse and resume as in :func:`fit_or_load`.
     """
     if not isinstance(eval_every, int) or eval_every <= 0:
         raise ValueError(f"eval_every must be a positive whole number of steps, got {eval_every!r}")
@@ -453,13 +479,15 @@ def fit_gan(
         retrain=retrain,
         steps_per_epoch=eval_every,
         evaluate_first=True,
+        stop=stop,
     )
     if not run.reused:
+        done = run.records[-1]["step"]
         logger.info(
             "%s: %.0f ms a step (%d steps, evaluations excluded)",
             name,
-            1000 * run.seconds / steps,
-            steps,
+            1000 * run.seconds / done,
+            done,
         )
     return run
 
