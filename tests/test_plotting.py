@@ -117,18 +117,21 @@ def test_seed_bands_take_one_colour_per_setting() -> None:
 
 
 def test_seed_lines_draw_every_seed_and_mark_runs_that_ended_early() -> None:
-    """Control: a run that reached ``end`` gets no x; one that stopped at step 20 gets one."""
+    """A run flagged as stopped ends in an x (here at step 20); control: unflagged runs, of
+    any length, get none."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgba
 
     _, ax = plt.subplots()
     full = (np.array([10, 20, 30]), np.array([1.0, 2.0, 3.0]))
     short = (np.array([10, 20]), np.array([5.0, 4.0]))
-    runs = {"a": [full, short], "b": [full]}
-    plotting.seed_lines(ax, runs, "y", "t", colors={"a": "tab:red", "b": "tab:blue"}, end=30)
+    runs = {"a": [full, short], "b": [full, short]}
+    colors = {"a": "tab:red", "b": "tab:blue"}
+    stopped = {"a": [False, True], "b": [False, False]}
+    plotting.seed_lines(ax, runs, "y", "t", colors=colors, stopped=stopped)
     lines = [line for line in ax.lines if line.get_marker() in ("None", None, "")]
     marks = [line for line in ax.lines if line.get_marker() == "x"]
-    assert len(lines) == 3 and len(marks) == 1
+    assert len(lines) == 4 and len(marks) == 1
     assert marks[0].get_xdata()[0] == 20 and marks[0].get_ydata()[0] == 4.0
     assert to_rgba(marks[0].get_color()) == to_rgba("tab:red")
     assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
@@ -137,6 +140,8 @@ def test_seed_lines_draw_every_seed_and_mark_runs_that_ended_early() -> None:
     ]
     with pytest.raises(ValueError, match="steps"):
         plotting.seed_lines(ax, {"c": [(np.arange(3), np.arange(2))]})
+    with pytest.raises(ValueError, match="flags"):
+        plotting.seed_lines(ax, {"c": [full]}, stopped={"c": [True, False]})
     plt.close("all")
 
 

@@ -215,11 +215,11 @@ def seed_lines(
     ylabel: str = "",
     title: str = "",
     colors: Mapping[str, str] | None = None,
-    end: float | None = None,
+    stopped: Mapping[str, Sequence[bool]] | None = None,
 ) -> Axes:
     """One thin line per seed, one colour per entry of ``runs`` (a list of ``(steps, values)``
-    per seed, of any lengths), labelled once per entry in the legend; a line that ends before
-    step ``end`` (a run stopped early) ends in an x."""
+    per seed, of any lengths), labelled once per entry in the legend; a seed flagged in
+    ``stopped`` (a run its stall test ended) ends in an x."""
     for name, seeds in runs.items():
         color = (colors or {}).get(name)
         for i, (x, values) in enumerate(seeds):
@@ -229,8 +229,11 @@ def seed_lines(
                 x, values, color=color, linewidth=1, alpha=0.8, label=name if i == 0 else None
             )
             color = line.get_color()
-        for x, values in seeds:
-            if end is not None and len(x) and x[-1] < end:
+        flags = (stopped or {}).get(name, [False] * len(seeds))
+        if len(flags) != len(seeds):
+            raise ValueError(f"stopped[{name!r}] has {len(flags)} flags for {len(seeds)} seeds")
+        for (x, values), flag in zip(seeds, flags, strict=True):
+            if flag and len(x):
                 ax.plot(x[-1], values[-1], "x", color=color, markersize=6)
     ax.set(xlabel="step", ylabel=ylabel, title=title)
     return ax
