@@ -381,8 +381,8 @@ for arm in ARMS:
     results.add(f"{key}.black_stalls", black_stalls(arm), f"{{}} of {len(seeds)}")
     for name in ("ink", "spread", "slope"):
         results.add(f"{key}.stalls_{name}", at_stalls(arm, name))
-    for name in ("ink", "spread", "score"):
-        results.add(f"{key}.{name}", float(final(arm, name).mean()), "{:.3f}")
+    for name, fmt in (("ink", "{:.3f}"), ("spread", "{:.3f}"), ("score", "{:.2f}")):
+        results.add(f"{key}.{name}", float(final(arm, name).mean()), fmt)
     per_seed = ", ".join(f"{v:.1f}" for v in final(arm, "frechet"))
     results.add(f"{key}.frechet_seeds", per_seed)
     early = np.array([v[1] for _, v in history(arm, "train_g_grad_norm")])
@@ -732,7 +732,6 @@ results.add("train_seconds", train_seconds, "{:.0f}")
 results.add("trained_steps", trained_steps, "{:,}")
 results.add("real_frechet", real["frechet"], "{:.1f}")
 results.add("recipe.frechet", float(stats.gmean(final("recipe", "frechet"))), "{:.1f}")
-results.add("recipe.score", float(final("recipe", "score").mean()), "{:.2f}")
 results.add("n_intervals", n_intervals)
 results.add("corrected_level", corrected, "{:.2%}")
 directed = [
