@@ -101,15 +101,18 @@ print(runtime.run_card(seed=seeds[0], quick=quick))
 # | **rule on** | in both players | non-saturating | on |
 # | **saturating loss** | in both players | saturating, $\log(1 - D(G(z)))$ | off |
 #
-# The balance rule is the reference code's: a player sits a step out when twice its loss is
-# below the other's. Every arm runs with the same seeds (a seed fixes the data order and
+# The balance rule is the reference code's: a player skips its update on a step when twice its
+# loss is below the other's. Every arm runs with the same seeds (a seed fixes the data order and
 # the random draws), so each arm is compared with the recipe seed by seed.
 #
 # A run that has **stalled** stops early, by a test fixed before these runs: $G$'s gradient
 # norm, averaged over the steps between two evaluations, is below {glue:}`stall_grad` at
 # {glue:}`stall_evals` evaluations in a row. Working runs in an earlier, 600-step version of
 # this chapter had median norms of 2.3 to 8.1; one probe run of the saturating arm (seed 99, not
-# one of the seeds here) fell to 0.02 by step 500 and 0.001 by step 750. A stalled run keeps
+# one of the seeds here) fell to 0.02 by step 500 and 0.001 by step 750. (In this run the
+# recipe's median was {glue:}`recipe.grad_median` and the rule arm's
+# {glue:}`rule_on.grad_median`.) The test reads only the gradient: a run can fail in other
+# ways and not meet it, which the sections below count. A stalled run keeps
 # its last evaluation as its result; a run that meets the test at its last evaluation ends there
 # as it would anyway, and counts as stalled.
 
@@ -132,8 +135,9 @@ COLORS = {  # one colour per arm, in every figure
 # At every evaluation a run draws `eval_samples` digits from its EMA generator and records
 # the yardstick of chapter 3 (the score, the Fréchet distance to a random half of the test set,
 # the share of each digit), the **spread** (the per-pixel standard deviation across samples,
-# near 0 when every code gives the same image) and the **ink** (the mean pixel value; 0 is a
-# black image). The train step logs $G$'s gradient norm and how often each player paused.
+# near 0 when every code $z$ gives the same image) and the **ink** (the mean pixel value; 0 is
+# a black image). The train step logs $G$'s gradient norm, $G$'s loss and how often each player
+# paused.
 
 # %%
 mnist = data.load_mnist()
@@ -277,9 +281,12 @@ STOPPED = {arm: [runs[arm, s].stopped for s in seeds] for arm in ARMS}  # x in f
 # %% [markdown]
 # ## How training breaks
 #
-# Three views of every run, one line per seed, one colour per arm: $G$'s gradient norm, the
-# spread of its samples and their ink. The dashed lines are real digits (as many as a run's
-# samples); an x marks a run the stall test stopped.
+# Four views of every run, one line per seed, one colour per arm: $G$'s gradient norm, the
+# spread of its samples, their ink, and how $D$ rated the fakes. The dashed lines are real
+# digits (as many as a run's samples); an x marks a run that met the stall test. $D$'s rating
+# is read from $G$'s loss over each interval: $e^{-\text{loss}}$, the geometric mean of
+# $D(G(z))$, for the non-saturating loss; $1 - e^{\text{loss}}$, one minus the geometric mean of
+# $1 - D(G(z))$, for the saturating one. Both are 0 when $D$ rejects every fake with certainty.
 
 
 # %%
@@ -314,7 +321,7 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What each arm's first seed draws at the end of its run (or where the stall test stopped it):
+# What each arm's first seed draws at the end of its run, or where the stall test stopped it:
 
 # %%
 fig, axes = plt.subplots(1, len(ARMS), figsize=(2.6 * len(ARMS), 2.9))
@@ -457,36 +464,42 @@ results.add(
 )
 
 # %% [markdown]
-# **The saturating loss.** {glue:}`saturating_loss.stall_reading`; $G$'s gradient norm had a
-# median of {glue:}`saturating_loss.grad_median` over training, against
-# {glue:}`recipe.grad_median` for the recipe. Chapter 3 derived why it can vanish: the
-# saturating loss $\log(1 - D(G(z)))$ has the gradient $-D(G(z))$ with respect to $D$'s logit
-# for a fake, the non-saturating $-\log D(G(z))$ has $-(1 - D(G(z)))$. Once $D$ rejects the
-# fakes, $D(G(z)) \approx 0$: the first gives $G$ almost nothing to follow, the second its
-# largest push. The right-hand panel of the rule's figure below shows how $D$ rated each arm's
-# fakes. At the end the saturating arm's samples had a spread of
-# {glue:}`saturating_loss.spread` (real digits': {glue:}`real_spread`):
-# {glue:}`saturating_loss.spread_reading`.
+# **The saturating loss.** {glue:}`saturating_loss.stall_reading`. At step
+# {glue:}`early_step` its runs' gradient norms were already {glue:}`saturating_loss.grad_early`,
+# against {glue:}`recipe.grad_early` for the recipe. Chapter 3 derived why: the gradient that
+# reaches $G$ through $D$'s logit for a fake is $-D(G(z))$ for the saturating loss
+# $\log(1 - D(G(z)))$, and $-(1 - D(G(z)))$ for the non-saturating $-\log D(G(z))$. Once $D$
+# rejects the fakes, $D(G(z)) \approx 0$: the first gives $G$ almost nothing to follow, the
+# second its largest push. The rating panel shows $D$ doing exactly that: at the stalls it rated
+# the saturating arm's fakes {glue:}`saturating_loss.stall_rating`. What a stalled generator
+# draws: at the stalls its samples had spreads of {glue:}`saturating_loss.stalls_spread` (real
+# digits': {glue:}`real_spread`) and inks of {glue:}`saturating_loss.stalls_ink` (real digits':
+# {glue:}`real_ink`): {glue:}`saturating_loss.spread_reading`.
 #
-# **No batch norm.** {glue:}`no_batch_norm.stall_reading`; the median gradient norm was
-# {glue:}`no_batch_norm.grad_median`, and at the end the samples had a spread of
-# {glue:}`no_batch_norm.spread` and an ink of {glue:}`no_batch_norm.ink`, averaged over seeds
-# (the recipe's: {glue:}`recipe.spread` and {glue:}`recipe.ink`; real digits':
-# {glue:}`real_spread` and {glue:}`real_ink`). To see what a stall without batch norm looks
-# like, follow a red line to its x in the three panels: where ink and spread are both 0, every
-# code gives the same black image. Such a generator's pixels sit on the flat tail of its output
-# sigmoid, whose slope $x(1 - x)$ is 0 at $x = 0$, so almost no gradient flows back into $G$:
-# the vanishing gradient again, this time at $G$'s own output layer. Whether batch norm is needed depends on the rest of the recipe: in the
-# earlier version of this chapter (learning rate 5e-4, dropout 0.3 in $D$, 600 steps), all five
-# runs without it ended drawing one image for every code, with a median gradient norm of 0.2.
-# The verdicts below say what it is worth with this recipe.
+# **No batch norm.** {glue:}`no_batch_norm.stall_reading`. Seed by seed, its final Fréchet
+# distances were {glue:}`no_batch_norm.frechet_seeds` (the recipe's:
+# {glue:}`recipe.frechet_seeds`). Call a run **far off** when its distance ends above
+# {glue:}`far_off`, ten times the recipe's worst seed: it no longer draws digits. Over all arms,
+# {glue:}`missed_reading`: the stall test reads only $G$'s gradient, and a generator can fail
+# while its gradient looks healthy. Of the runs without batch norm that stalled,
+# {glue:}`no_batch_norm.black_stalls` ended as one black image for every code (ink and spread
+# below 0.01); at the stalls their ink was {glue:}`no_batch_norm.stalls_ink` and the mean slope
+# $x(1 - x)$ of $G$'s output sigmoid {glue:}`no_batch_norm.stalls_slope` (real digits':
+# {glue:}`real_slope`). With every pixel on the sigmoid's flat tail almost no gradient flows back
+# into $G$, so a black generator stays black: the vanishing gradient again, at $G$'s own output
+# layer. That explains why such a run cannot recover, not how it got there. In an earlier
+# version of this chapter (learning rate 5e-4, dropout 0.3 in $D$, 600 steps) all five runs
+# without batch norm ended drawing one image for every code; several settings differed at once,
+# so which of them matters is not measured.
 
 # %% [markdown]
 # ## What the balance rule does
 #
-# The rule compares the two losses. With $D$'s loss the average of its two cross-entropies and
-# $D$ sure of real images, the lab {doc}`03_gan_mnist_lab` derives where each player pauses, as a
-# function of $D(G(z))$, how real $D$ rates the fakes:
+# The rule compares the two losses. Write $p = D(G(z))$, $f = -\log(1 - p)$ for $D$'s
+# cross-entropy on a fake and $g = -\log p$ for $G$'s (non-saturating) loss. If $D$ is sure of
+# real images, its averaged loss is $f/2$, so the rule pauses $D$ when $2 \cdot f/2 < g$, that is
+# $f < g$, and $G$ when $2g < f/2$, that is $4g < f$ (the lab {doc}`03_gan_mnist_lab` derives the
+# general case). Where each edge lies, as a value of $p$:
 
 # %%
 # D certain on real images: D pauses when f < g, G when 4g < f
@@ -497,13 +510,11 @@ results.add("d_edge", d_edge, "{:.2f}")
 results.add("g_edge", g_edge, "{:.2f}")
 
 # %% [markdown]
-# $D$ sits out whenever it rates the fakes below {glue:}`d_edge`, that is whenever it is winning
-# at all; $G$ sits out only when $D$ rates them above {glue:}`g_edge`, when $D$ has been fooled
-# badly. So the rule should brake $D$ often and $G$ almost never. The runs, seed by seed: the
-# share of steps each player sat out, and $D$'s rating of the fakes over each interval, read
-# from $G$'s logged loss: $e^{-\text{loss}}$, the geometric mean of $D(G(z))$, for the
-# non-saturating loss; $1 - e^{\text{loss}}$, one minus the geometric mean of $1 - D(G(z))$,
-# for the saturating one. Both are 0 when $D$ rejects every fake with certainty.
+# $D$ skips its update whenever it rates the fakes below {glue:}`d_edge`, that is whenever it is
+# winning at all; $G$ skips only when $D$ rates them above {glue:}`g_edge`, when $D$ has been
+# fooled badly. So the rule should brake $D$ often and $G$ almost never (the edges assume $D$ sure
+# of real images; an unsure $D$ moves them). The rule arm's runs, seed by seed: the share of
+# steps each player skipped, and $D$'s rating of the fakes against the two edges.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
@@ -547,10 +558,13 @@ results.add(
 )
 
 # %% [markdown]
-# Over the runs, $D$ sat out {glue:}`rule.d_paused` of the steps and $G$ {glue:}`rule.g_paused`:
-# {glue:}`rule_reading`. $D$'s share was {glue:}`rule.d_first` in the first {glue:}`eval_every`
-# steps and {glue:}`rule.d_last` in the last (means over seeds). The rule gates *updates*: it can
-# slow the player who is ahead, but it cannot give $G$ a gradient that has vanished.
+# Over the runs, $D$ skipped {glue:}`rule.d_paused` of its updates and $G$
+# {glue:}`rule.g_paused`: {glue:}`rule_reading`, as the edges lead one to expect. $D$'s share was
+# {glue:}`rule.d_first` in the first {glue:}`eval_every` steps and {glue:}`rule.d_last` in the
+# last {glue:}`eval_every` (means over seeds). With the rule on, $G$'s median gradient norm was
+# {glue:}`rule_on.grad_median` against the recipe's {glue:}`recipe.grad_median`. By
+# construction the rule gates *updates*: it can slow the player who is ahead, but it has no way
+# to restore a gradient that has vanished (the rule with the saturating loss is not run here).
 
 
 # %% [markdown]
@@ -581,15 +595,24 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Every arm is compared with the recipe seed by seed, on **log** Fréchet distances (a stalled
-# run then weighs as a large factor, not as most of a mean). A stalled run's distance is the one
-# where it stopped, compared with the recipe's at its last step: the stall test assumes that a
-# generator with no gradient left would not have improved by then. The table gives the mean of
-# the paired differences over the {glue:}`n_seeds` seeds with a 95% t-interval (ddof = 1), as a
-# ratio of distances (1: no change, below 1: better). The rarest digit's share, a measure of collapse, is
-# compared the same way, in percentage points. That is {glue:}`n_intervals` intervals; the
-# column "corrected" says whether the verdict also holds when each interval is widened to
-# {glue:}`corrected_level` (Bonferroni: all of them hold together with 95% confidence).
+# Every arm is compared with the recipe seed by seed, on **log** Fréchet distances: on a log
+# scale a failed run counts as one large ratio instead of swamping an average. The table gives
+# the mean of the paired differences over the {glue:}`n_seeds` seeds with a 95% t-interval, as
+# a ratio of distances (1: no change, below 1: better). The rarest digit's share is compared
+# the same way, in percentage points (appendix). That is {glue:}`n_intervals` intervals; the
+# column "corrected" gives each Fréchet interval widened to {glue:}`corrected_level` and the
+# verdict it supports (Bonferroni: then all of them hold together with at least 95%
+# confidence).
+#
+# Two cautions. A stalled run is scored where it stopped and compared with the recipe at its
+# last step: that assumes a generator with no gradient left would not have improved, and
+# overstates the harm if it could have recovered; {glue:}`rebound_reading`. And where an arm's
+# seeds split into runs that worked and runs that failed, as the dots above show, the
+# t-interval's assumption of roughly normal differences is strained; the plain count is then
+# the safer summary: {glue:}`no_batch_norm.seeds_worse` seeds ended worse than the recipe without
+# batch norm, {glue:}`saturating_loss.seeds_worse` with the saturating loss,
+# {glue:}`rule_on.seeds_worse` with the rule on. (With five seeds, even all five in one
+# direction has a two-sided sign-test $p$ of 1/16, above 5%: the count alone proves nothing.)
 
 # %%
 ARMS_VS = [arm for arm in ARMS if arm != "recipe"]
@@ -714,11 +737,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The recipe's rarest digit averaged {glue:}`recipe.rarest` of its samples:
-# {glue:}`collapse_reading`. A stalled run is another matter: a generator that stopped learning
-# before it drew digits, or that draws one black image, has a rarest digit near 0 without having
-# collapsed in the usual sense, so an arm's rarest-digit verdict mixes its stalls with collapse
-# (the counts of stalled runs are in the table above).
+# The recipe's rarest digit averaged {glue:}`recipe.rarest` of its samples (real digits':
+# {glue:}`real_rarest`): {glue:}`collapse_reading`. But the rarest-digit share cannot tell
+# collapse from a generator that draws no digits at all: a stalled or far-off run has a rarest
+# digit near 0 either way, so the arms' rarest-digit verdicts (appendix) mostly count failed
+# runs. The runs that still drew digits say more: {glue:}`collapse_working_reading`.
 
 # %%
 results.add("n_runs", len(runs))
@@ -780,36 +803,41 @@ results.add("real", real, glue_it=False)
 # at a Fréchet distance of {glue:}`recipe.frechet` (geometric mean over seeds; real digits:
 # {glue:}`real_frechet`) and a score of {glue:}`recipe.score`.
 #
-# - **Batch norm.** Without it: {glue:}`no_batch_norm.verdict` (Fréchet ratio
-#   {glue:}`no_batch_norm.ratio`, 95% interval {glue:}`no_batch_norm.interval`; corrected for
-#   all the intervals: {glue:}`no_batch_norm.verdict_corrected`), and
-#   {glue:}`no_batch_norm.stalled` runs stalled.
+# These verdicts are for this recipe only: its learning rate and batch size were chosen in
+# chapter 3 for batch norm and the non-saturating loss, the other arms were not re-tuned (which
+# tilts the comparison towards the recipe), and each arm flips one switch, so no two are crossed.
+#
+# - **The saturating loss.** Against the non-saturating one: {glue:}`saturating_loss.verdict`
+#   (Fréchet ratio {glue:}`saturating_loss.ratio`, 95% interval
+#   {glue:}`saturating_loss.interval`; corrected: {glue:}`saturating_loss.verdict_corrected`).
+#   {glue:}`saturating_loss.stall_reading`.
+# - **Batch norm.** Without it: {glue:}`no_batch_norm.verdict` at 95% (ratio
+#   {glue:}`no_batch_norm.ratio`, {glue:}`no_batch_norm.interval`), but corrected for all the
+#   intervals: {glue:}`no_batch_norm.verdict_corrected`; {glue:}`no_batch_norm.seeds_worse`
+#   seeds ended worse than the recipe, and {glue:}`missed_reading`.
 # - **The balance rule.** Turned on: {glue:}`rule_on.verdict` (ratio {glue:}`rule_on.ratio`,
-#   {glue:}`rule_on.interval`; corrected: {glue:}`rule_on.verdict_corrected`); it paused $D$
-#   in {glue:}`rule.d_paused` of the steps and $G$ in {glue:}`rule.g_paused`.
-# - **The saturating loss.** In place of the non-saturating one:
-#   {glue:}`saturating_loss.verdict` (ratio {glue:}`saturating_loss.ratio`,
-#   {glue:}`saturating_loss.interval`; corrected: {glue:}`saturating_loss.verdict_corrected`);
-#   {glue:}`saturating_loss.stalled` runs stalled.
-# - **Collapse.** {glue:}`collapse_reading`; the rarest digit's verdicts are in the appendix.
+#   {glue:}`rule_on.interval`; corrected: {glue:}`rule_on.verdict_corrected`), while it
+#   skipped $D$'s update on {glue:}`rule.d_paused` of the steps and $G$'s on
+#   {glue:}`rule.g_paused`.
+# - **Collapse.** {glue:}`collapse_working_reading`.
 # - **Many intervals.** Corrected for all {glue:}`n_intervals` intervals,
 #   {glue:}`correction_reading`.
-#
-# The recipe's learning rate and batch size were chosen in chapter 3 for batch norm and the
-# non-saturating loss; the other arms were not re-tuned, which tilts the comparison towards the
-# recipe. With {glue:}`n_seeds` seeds a t-interval leans on the seed-to-seed differences being
-# roughly normal; the dots above show each seed, so a verdict carried by one odd seed is visible.
 
 # %% [markdown]
 # ## Summary
 #
-# - $G$'s gradient norm is the number to watch: with the saturating loss its median was
-#   {glue:}`saturating_loss.grad_median` against the recipe's {glue:}`recipe.grad_median`;
-#   {glue:}`saturating_loss.stall_reading`.
-# - The balance rule brakes the player who is ahead; with $D$'s loss averaged that is $D$, and
-#   the closed-form edges ({glue:}`d_edge` and {glue:}`g_edge`) say why $G$ is almost never paused.
+# - With the saturating loss, $G$'s gradient norms at step {glue:}`early_step` were
+#   {glue:}`saturating_loss.grad_early`, against the recipe's {glue:}`recipe.grad_early`: the
+#   vanishing that chapter 3's derivative predicts once $D$ rejects the fakes.
+# - Without batch norm: {glue:}`no_batch_norm.stall_reading`. Over all arms,
+#   {glue:}`missed_reading`. Watch the samples (spread, ink, the pictures) as well as the
+#   gradient.
+# - The balance rule brakes the player who is ahead; with $D$'s loss averaged and $D$ sure of
+#   real images that is $D$ (edges {glue:}`d_edge` and {glue:}`g_edge`), as the pause shares
+#   showed.
 # - A verdict is a word chosen by a paired interval over the same seeds; many intervals need a
-#   correction before each is read as a finding.
+#   correction before each is read as a finding, and seeds that split into working and failed
+#   runs are better counted than averaged.
 #
 # ## Exercises
 #
