@@ -480,7 +480,7 @@ results.add(
 # distances were {glue:}`no_batch_norm.frechet_seeds` (the recipe's:
 # {glue:}`recipe.frechet_seeds`). Call a run **far off** when its distance ends above
 # {glue:}`far_off`, ten times the recipe's worst seed: it no longer draws digits. Over all arms,
-# {glue:}`missed_reading`: the stall test reads only $G$'s gradient, and a generator can fail
+# {glue:}`missed_reading`. The stall test reads only $G$'s gradient, and a generator can fail
 # while its gradient looks healthy. Of the runs without batch norm that stalled,
 # {glue:}`no_batch_norm.black_stalls` ended as one black image for every code (ink and spread
 # below 0.01); at the stalls their ink was {glue:}`no_batch_norm.stalls_ink` and the mean slope
@@ -814,12 +814,13 @@ results.add("real", real, glue_it=False)
 # - **Batch norm.** Without it: {glue:}`no_batch_norm.verdict` at 95% (ratio
 #   {glue:}`no_batch_norm.ratio`, {glue:}`no_batch_norm.interval`), but corrected for all the
 #   intervals: {glue:}`no_batch_norm.verdict_corrected`; {glue:}`no_batch_norm.seeds_worse`
-#   seeds ended worse than the recipe, and {glue:}`missed_reading`.
+#   seeds ended worse than the recipe. Of the runs far off the data (Fréchet distance above
+#   {glue:}`far_off`), {glue:}`missed_reading`.
 # - **The balance rule.** Turned on: {glue:}`rule_on.verdict` (ratio {glue:}`rule_on.ratio`,
 #   {glue:}`rule_on.interval`; corrected: {glue:}`rule_on.verdict_corrected`), while it
 #   skipped $D$'s update on {glue:}`rule.d_paused` of the steps and $G$'s on
 #   {glue:}`rule.g_paused`.
-# - **Collapse.** {glue:}`collapse_working_reading`.
+# - **Collapse.** On the rarest digit, {glue:}`collapse_working_reading`.
 # - **Many intervals.** Corrected for all {glue:}`n_intervals` intervals,
 #   {glue:}`correction_reading`.
 
@@ -829,9 +830,9 @@ results.add("real", real, glue_it=False)
 # - With the saturating loss, $G$'s gradient norms at step {glue:}`early_step` were
 #   {glue:}`saturating_loss.grad_early`, against the recipe's {glue:}`recipe.grad_early`: the
 #   vanishing that chapter 3's derivative predicts once $D$ rejects the fakes.
-# - Without batch norm: {glue:}`no_batch_norm.stall_reading`. Over all arms,
-#   {glue:}`missed_reading`. Watch the samples (spread, ink, the pictures) as well as the
-#   gradient.
+# - Without batch norm: {glue:}`no_batch_norm.stall_reading`. Of the runs far off the data
+#   (Fréchet distance above {glue:}`far_off`), {glue:}`missed_reading`. Watch the samples
+#   (spread, ink, the pictures) as well as the gradient.
 # - The balance rule brakes the player who is ahead; with $D$'s loss averaged and $D$ sure of
 #   real images that is $D$ (edges {glue:}`d_edge` and {glue:}`g_edge`), as the pause shares
 #   showed.
