@@ -95,22 +95,33 @@ TARGETS: dict[str, list[Target]] = {
             lambda v: {0, 5000, 10000} <= set(v),
         ),
         (
-            "copy detector right on every held-out control",
-            lambda m, wall: m["copy"]["test_accuracy"],
-            lambda v: v == 1.0,
+            "copy test (raw) catches every exact, mirrored and shifted copy",
+            lambda m, wall: [
+                row["flagged (raw)"]
+                for row in m["copy"]["rows"]
+                if row["control"] in {"exact copy", "mirrored copy", "copy shifted 1-2 px"}
+            ],
+            lambda v: len(v) == 3 and all(x.split(" of ")[0] == x.split(" of ")[1] for x in v),
         ),
         (
-            "augmentation measured with >= 3 seeds",
-            lambda m, wall: m["aug"]["n_seeds"],
-            lambda v: v >= 3,
+            "face check: noise, shuffled, scrambled, inverted faces < 20% above the line",
+            lambda m, wall: {
+                row["images"]: round(row["share above the line"], 3)
+                for row in m["face"]["rows"]
+                if row["images"]
+                in {
+                    "noise images",
+                    "pixel-shuffled faces",
+                    "phase-scrambled faces",
+                    "upside-down faces",
+                }  # fmt: skip
+            },
+            lambda v: len(v) == 4 and max(v.values()) < 0.2,
         ),
         (
-            "blurred, averaged and mean faces below 9 in 10 real faces (mean P: worst, real q10)",
-            lambda m, wall: (
-                round(max(m["face"][k] for k in ("blurred", "averaged", "mean_face")), 3),
-                round(m["face"]["real_low"], 3),
-            ),
-            lambda v: v[0] < v[1],
+            "memorisation test catches a generator whose samples are 10% copies",
+            lambda m, wall: m["memo"]["controls"][-1]["flagged"],
+            lambda v: v.startswith("yes"),
         ),
     ],
 }

@@ -54,38 +54,6 @@ def test_shifted_matches_the_augmentation_and_the_pool_holds_every_version() -> 
         face_checks.augmented_pool(images, max_shift=-1)
 
 
-def test_ratio_threshold_fits_the_controls() -> None:
-    ratios = np.array([0.0, 0.1, 0.4, 0.8, 0.9, 0.95])
-    is_copy = np.array([True, True, True, False, False, False])
-    assert face_checks.fit_ratio_threshold(ratios, is_copy) == pytest.approx(0.6)
-    noisy = np.array([True, True, False, True, False, False])  # one copy sits among non-copies
-    threshold = face_checks.fit_ratio_threshold(ratios, noisy)
-    assert np.sum((ratios < threshold) != noisy) == 1
-    with pytest.raises(ValueError, match="is_copy"):
-        face_checks.fit_ratio_threshold(ratios, np.ones(6, bool))
-
-
-def test_face_classifier_ranks_faces_above_nonfaces_blurs_and_averages() -> None:
-    faces = data.load_faces(size=32, source="offline").images
-    nonfaces = data.load_nonfaces(32)
-    assert nonfaces.shape == (100, 32, 32) and 0 <= nonfaces.min() and nonfaces.max() <= 1
-    found = face_checks.cross_validated_face_probability(faces, nonfaces)
-    real = found["real faces"]
-    accuracy = (np.mean(real > 0.5) + np.mean(found["non-face crops"] < 0.5)) / 2
-    assert accuracy > 0.8  # out of fold: each image scored by a model that never saw it
-    for name in ("blurred faces", "averages of 4 faces", "faces blurred by 1 px"):
-        assert np.median(found[name]) < np.quantile(real, 0.1), name  # below 90% of faces
-    classifier = face_checks.FaceClassifier().fit(faces, nonfaces)
-    flat = np.full((1, 32, 32), 0.5, np.float32)
-    assert classifier.probability(flat)[0] < np.median(real)  # a grey square is no face
-    assert classifier.probability(faces.mean(0, keepdims=True))[0] < np.quantile(real, 0.1)
-    # the control: without the hard negatives, slightly blurred faces pass as faces
-    plain = face_checks.cross_validated_face_probability(faces, nonfaces, hard=False)
-    assert np.median(plain["faces blurred by 1 px"]) > np.quantile(plain["real faces"], 0.1)
-    with pytest.raises(ValueError, match="size"):
-        data.load_nonfaces(0)
-
-
 def test_blur_and_averages_against_their_definitions() -> None:
     images = np.zeros((3, 9, 9), np.float32)
     images[:, 4, 4] = 1.0
@@ -106,54 +74,160 @@ def test_blur_and_averages_against_their_definitions() -> None:
         face_checks.averages(images, 1, 2)
 
 
+def test_copy_controls_are_copies_of_pool_faces() -> None:
+    faces = data.load_faces(size=32, source="offline").images[:40]
+    kinds = face_checks.copy_controls(faces, 10, max_shift=2, mirror=True, noise=0.05, seed=1)
+    assert list(kinds) == ["exact copy", "mirrored copy", "copy shifted 1-2 px",
+                           "copy with noise 0.05"]  # fmt: skip
+    pool, ids = face_checks.augmented_pool(faces, 2)
+    for name in ("exact copy", "mirrored copy", "copy shifted 1-2 px"):
+        found = face_checks.nearest_with_ratio(kinds[name], pool, ids)
+        np.testing.assert_allclose(found.distance, 0.0, atol=1e-5)  # each is one version
+    noise = kinds["copy with noise 0.05"] - kinds["exact copy"]
+    assert 0.03 < noise.std() < 0.05  # clipping at 0 and 1 trims a little
+    bare = face_checks.copy_controls(faces, 10, max_shift=0, mirror=False)
+    assert list(bare) == ["exact copy", "copy with noise 0.05"]
+    with pytest.raises(ValueError, match="k must"):
+        face_checks.copy_controls(faces, 41)
+
+
 def test_hard_copy_controls_are_near_their_faces_and_harder_than_plain_copies() -> None:
     faces = data.load_faces(size=32, source="offline").images
     pool = faces[:80]
     hard = face_checks.hard_copy_controls(pool, 20, seed=0)
-    assert set(hard) == {"copy with noise 0.10", "70/30 blend of two faces", "copy shifted 0.5 px"}
-    nearest = {
-        name: face_checks.nearest_with_ratio(images, pool) for name, (images, _) in hard.items()
-    }
+    assert list(hard) == ["copy with noise 0.10", "copy shifted 0.5 px",
+                          "90/10 blend of two faces", "80/20 blend of two faces",
+                          "70/30 blend of two faces", "60/40 blend of two faces"]  # fmt: skip
+    nearest = {name: face_checks.nearest_with_ratio(images, pool) for name, images in hard.items()}
     plain = face_checks.nearest_with_ratio(pool[:20], pool[20:])  # new faces: the far end
     for name, found in nearest.items():
-        assert all(copy for _, copy in hard.values())
         assert np.median(found.ratio) < np.median(plain.ratio), name
     rng = np.random.default_rng(0)  # the blend's larger part is the face the seed drew first
     first = rng.choice(80, 20, replace=False)
-    np.testing.assert_array_equal(nearest["70/30 blend of two faces"].index, first)
+    np.testing.assert_array_equal(nearest["90/10 blend of two faces"].index, first)
+    medians = [np.median(nearest[f"{w}/{100 - w} blend of two faces"].ratio)
+               for w in (90, 80, 70, 60)]  # fmt: skip
+    assert medians == sorted(medians)  # the more of the second face, the weaker the evidence
+    with pytest.raises(ValueError, match="weights"):
+        face_checks.hard_copy_controls(pool, 20, weights=(0.4,))
 
 
-def _control_ratios(kinds: dict, pool: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, ...]:
-    images = np.concatenate([imgs for imgs, _ in kinds.values()]).astype(np.float32)
-    is_copy = np.concatenate([np.full(len(imgs), copy) for imgs, copy in kinds.values()])
-    fit = np.concatenate([np.arange(len(imgs)) % 2 == 0 for imgs, _ in kinds.values()])
-    return face_checks.nearest_with_ratio(images, pool, ids).ratio, is_copy, fit
+def test_null_ratios_are_leave_one_out_and_the_threshold_keeps_its_rate() -> None:
+    rng = np.random.default_rng(5)
+    faces = rng.random((30, 5, 5))
+    null = face_checks.null_ratios(faces)
+    d = cdist(faces.reshape(30, -1), faces.reshape(30, -1))
+    np.fill_diagonal(d, np.inf)  # brute force: each against the others
+    two = np.sort(d, axis=1)[:, :2]
+    np.testing.assert_allclose(null, two[:, 0] / two[:, 1], rtol=1e-9)
+    for rate in (0.05, 0.1, 0.3):
+        threshold = face_checks.threshold_at_rate(null, rate)
+        assert np.mean(null < threshold) <= rate  # never more false positives than declared
+        assert np.mean(null <= threshold) > rate - 1 / len(null)  # and not needlessly fewer
+    with pytest.raises(ValueError, match="rate"):
+        face_checks.threshold_at_rate(null, 0.01)  # 30 ratios cannot resolve 1%
+    with pytest.raises(ValueError, match="rate"):
+        face_checks.threshold_at_rate(null, 1.5)
 
 
-def test_copy_detector_classifies_every_held_out_control_on_the_offline_faces() -> None:
-    """Chapter 05's rule: threshold fitted on half of the controls, all of the other half right."""
-    faces = data.load_faces(size=32, source="offline").images
-    pool_faces, kinds = face_checks.copy_controls(faces, 80, max_shift=2, seed=0)
-    assert {"exact copy", "mirrored copy", "copy shifted 1-2 px", "copy with noise 0.05",
-            "held-out face", "mean face", "flat grey"} == set(kinds)  # fmt: skip
-    held = kinds["held-out face"][0]
-    assert len(held) == 20 and not any(np.any(np.all(pool_faces == h, axis=(1, 2))) for h in held)
-    pool, ids = face_checks.augmented_pool(pool_faces, 2)
-    ratios, is_copy, fit = _control_ratios(kinds, pool, ids)
-    threshold = face_checks.fit_ratio_threshold(ratios[fit], is_copy[fit])
-    assert np.all((ratios[~fit] < threshold) == is_copy[~fit])
-    # What it must catch without help: a pool of the faces alone (no shifted versions) lets
-    # shifted copies through at the same rule, so the augmented pool is what catches them.
-    bare_ratios, _, _ = _control_ratios(kinds, pool_faces, np.arange(len(pool_faces)))
-    shifted = np.concatenate(
-        [np.full(len(v[0]), n == "copy shifted 1-2 px") for n, v in kinds.items()]
+def test_centred_unit_ignores_contrast_and_the_shared_face() -> None:
+    rng = np.random.default_rng(6)
+    mean = rng.random((4, 4))
+    images = rng.random((3, 4, 4))
+    unit = face_checks.centred_unit(images, mean)
+    np.testing.assert_allclose(np.sqrt((unit**2).sum(axis=(1, 2))), 1.0)
+    stronger = mean + 2.5 * (images - mean)  # the same face at higher contrast
+    np.testing.assert_allclose(face_checks.centred_unit(stronger, mean), unit, atol=1e-12)
+    with pytest.raises(ValueError, match="mean face"):
+        face_checks.centred_unit(mean[None], mean)
+
+
+def test_scrambled_faces_keep_their_statistics_and_lose_their_layout() -> None:
+    rng = np.random.default_rng(7)
+    images = 0.4 + 0.2 * rng.random((4, 8, 8))  # away from 0 and 1: no clipping
+    shuffled = face_checks.pixel_shuffled(images, seed=1)
+    np.testing.assert_array_equal(np.sort(shuffled.reshape(4, -1)), np.sort(images.reshape(4, -1)))
+    assert not np.allclose(shuffled, images)
+    scrambled = face_checks.phase_scrambled(images, seed=1)
+    np.testing.assert_allclose(  # the amplitude spectrum is kept
+        np.abs(np.fft.fft2(scrambled)), np.abs(np.fft.fft2(images)), rtol=1e-6, atol=1e-9
     )
-    assert np.mean(bare_ratios[shifted] < threshold) < 0.5
+    assert np.abs(scrambled - images).mean() > 0.02  # the pixels are not
+    made = face_checks.made_negatives(images, kinds=("upside-down faces", "noise images"))
+    np.testing.assert_array_equal(made["upside-down faces"], images[:, ::-1])
+    assert made["noise images"].shape == images.shape
+    with pytest.raises(ValueError, match="kinds"):
+        face_checks.made_negatives(images, kinds=("sideways faces",))
 
 
-def test_copy_controls_reject_bad_splits() -> None:
-    faces = np.random.default_rng(0).random((10, 8, 8))
-    with pytest.raises(ValueError, match="n_pool"):
-        face_checks.copy_controls(faces, 9)
-    with pytest.raises(ValueError, match="too small"):
-        face_checks.copy_controls(faces, 5)
+def test_auc_matches_sklearn_and_control_rows_use_the_real_faces_line() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(8)
+    positives, negatives = rng.integers(0, 5, 30), rng.integers(0, 4, 20)  # with ties
+    expected = roc_auc_score(np.r_[np.ones(30), np.zeros(20)], np.r_[positives, negatives])
+    assert face_checks.auc(positives, negatives) == pytest.approx(expected)
+    scored = {"real faces": np.linspace(0.5, 1.0, 11), "other": np.array([0.4, 0.6, 0.9])}
+    (row,) = face_checks.control_rows(scored)
+    assert row["images"] == "other" and row["share above the line"] == pytest.approx(2 / 3)
+    assert row["mean P(face)"] == pytest.approx(19 / 30)
+    with pytest.raises(ValueError, match="auc"):
+        face_checks.auc([], [1.0])
+
+
+def test_face_check_rejects_what_has_a_face_statistics_but_no_face() -> None:
+    faces = data.load_faces(size=32, source="offline").images[:80]
+    nonfaces = data.load_nonfaces(32)
+    found = face_checks.face_check_controls(faces, nonfaces, leave_out=False)
+    rows = {row["images"]: row for row in face_checks.control_rows(found)}
+    accuracy = (np.mean(found["real faces"] > 0.5) + np.mean(found["non-face crops"] < 0.5)) / 2
+    assert accuracy > 0.8  # out of fold: each image scored by a model that never saw it
+    for kind in ("pixel-shuffled faces", "phase-scrambled faces", "upside-down faces",
+                 "noise images", "blurred faces", "non-face crops"):  # fmt: skip
+        assert rows[kind]["share above the line"] < 0.2, kind
+        assert rows[kind]["AUC against real faces"] > 0.9, kind
+    assert rows["averages of 4 faces"]["AUC against real faces"] > 0.8  # its weak spot
+    # The control: the check's old design, with only blurred and averaged faces as made
+    # negatives, lets noise over the mean face (a kind neither design trains on) pass.
+    unseen = "mean face + noise 0.10"
+    assert rows[unseen]["share above the line"] < 0.2
+    old = face_checks.face_check_controls(
+        faces, nonfaces, negatives=("blurred faces", "averages of 4 faces"), leave_out=False
+    )
+    assert face_checks.control_rows(old)[-1]["images"] == unseen
+    assert face_checks.control_rows(old)[-1]["share above the line"] > 0.5
+    with pytest.raises(ValueError, match="folds"):
+        face_checks.face_check_controls(faces, nonfaces, folds=1)
+
+
+def test_nearest_sample_distance_matches_brute_force_over_versions() -> None:
+    rng = np.random.default_rng(9)
+    faces, samples = rng.random((6, 5, 5)), rng.random((40, 5, 5))
+    found = face_checks.nearest_sample_distance(faces, samples, max_shift=1, mirror=True)
+    versions, ids = face_checks.augmented_pool(faces, 1, True)
+    d = cdist(versions.reshape(len(versions), -1), samples.reshape(40, -1)).min(1)
+    np.testing.assert_allclose(found, [d[ids == i].min() for i in range(6)])
+    copies = np.concatenate([samples, faces[:2, :, ::-1]])  # two faces copied, mirrored
+    again = face_checks.nearest_sample_distance(faces, copies, max_shift=1, mirror=True)
+    np.testing.assert_allclose(again[:2], 0.0, atol=1e-12)
+
+
+def test_recover_finds_the_least_squares_code_of_a_linear_generator() -> None:
+    import keras
+
+    rng = np.random.default_rng(10)
+    weights, bias = rng.normal(size=(3, 16)), rng.normal(size=16)
+    generator = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(16), keras.layers.Reshape((4, 4))]
+    )
+    generator.layers[0].set_weights([weights.astype(np.float32), bias.astype(np.float32)])
+    reachable = (rng.normal(size=(2, 3)) @ weights + bias).reshape(2, 4, 4)
+    other = rng.normal(size=(2, 4, 4))
+    images = np.concatenate([reachable, other]).astype(np.float32)
+    drawn, errors = face_checks.recover(generator, images, 3, steps=600, learning_rate=0.1)
+    codes, *_ = np.linalg.lstsq(weights.T, (images.reshape(4, -1) - bias).T, rcond=None)
+    best = ((codes.T @ weights + bias - images.reshape(4, -1)) ** 2).mean(1)  # the oracle
+    np.testing.assert_allclose(errors, best, atol=1e-3)
+    np.testing.assert_allclose(((drawn - images) ** 2).mean(axis=(1, 2)), errors, rtol=1e-4)
+    with pytest.raises(ValueError, match="steps"):
+        face_checks.recover(generator, images, 3, steps=0)

@@ -71,3 +71,22 @@ def test_sd_interval_covers_the_true_sd_at_its_level() -> None:
     assert one.mean == pytest.approx(1.0) and one.low < 1.0 < one.high
     with pytest.raises(ValueError, match="at least 2 values"):
         intervals.sd_interval([1.0])
+
+
+def test_welch_interval_matches_the_welch_satterthwaite_formula() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(1.0, 1.0, 12), rng.normal(0.0, 3.0, 30)
+    found = intervals.welch_interval(a, b)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = stats.t.ppf(0.975, dof) * np.sqrt(va + vb)
+    diff = a.mean() - b.mean()
+    assert found.mean == pytest.approx(diff)
+    assert (found.low, found.high) == pytest.approx((diff - half, diff + half))
+    assert found.n == 42
+    same = intervals.welch_interval([1.0, 1.0], [0.0, 0.0])
+    assert (same.low, same.high) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        intervals.welch_interval([1.0], [0.0, 1.0])

@@ -78,3 +78,22 @@ def sd_interval(values, level: float = 0.95) -> Interval:
     upper_q, lower_q = stats.chi2.ppf([0.5 + level / 2, 0.5 - level / 2], dof)
     low, high = sd * np.sqrt(dof / upper_q), sd * np.sqrt(dof / lower_q)
     return Interval(sd, float(low), float(high), len(values))
+
+
+def welch_interval(first, second, level: float = 0.95) -> Interval:
+    """Mean of ``first`` minus mean of ``second`` (two independent groups of any sizes) and its
+    Welch t-interval at ``level`` (unequal variances, Welch-Satterthwaite degrees of freedom;
+    scipy's ``ttest_ind``). ``n`` is the two groups' total size."""
+    from scipy import stats
+
+    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if first.ndim != 1 or second.ndim != 1 or min(len(first), len(second)) < 2:
+        raise ValueError("first and second must be 1-D with at least 2 values each")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    mean = float(first.mean() - second.mean())
+    if np.ptp(first) == 0 and np.ptp(second) == 0:
+        return Interval(mean, mean, mean, len(first) + len(second))
+    result = stats.ttest_ind(first, second, equal_var=False)
+    low, high = result.confidence_interval(level)
+    return Interval(mean, float(low), float(high), len(first) + len(second))
