@@ -615,6 +615,14 @@ for ax, (key, name) in zip(
     results.add(f"copy.{key}.samples_flagged", n_flagged, "{:,}")
     results.add(f"copy.{key}.interval", f"{low:.1%} to {high:.1%}")
     results.add(f"copy.{key}.samples_median", np.median(sample_ratio), "{:.2f}")
+    results.add(
+        f"copy.{key}.verdict",
+        "more than new faces would be: samples lie near training faces more often"
+        if low > copy_rate
+        else "fewer than new faces would be: samples lie farther from training faces"
+        if high < copy_rate
+        else "as many as new faces would be, within the interval",
+    )
     for values, label in [
         (test["null"], "training faces (null)"),
         (ratio_of(heldout, name), "held-out faces"),
@@ -644,8 +652,10 @@ plt.show()
 # {glue:}`copy.raw.samples_median`), the centred test {glue:}`copy.unit.samples_flagged`
 # ({glue:}`copy.unit.interval`; median {glue:}`copy.unit.samples_median`). Read against the
 # declared rate: a test that flags {glue:}`copy.rate` of new faces would flag about that share
-# of samples that are new faces too, so a flagged sample is a candidate, not a copy; the six
-# lowest ratios are shown above, each beside its nearest training face, for the eye to judge.
+# of samples that are new faces too. Against that rate, the raw test flags
+# {glue:}`copy.raw.verdict`; the centred test {glue:}`copy.unit.verdict`. A flagged sample is a
+# candidate, not a proven copy: the six lowest ratios are shown above, each beside its nearest
+# training face, for the eye to judge.
 
 # %% [markdown]
 # ## Did it memorise? Training faces against held-out faces
@@ -802,7 +812,10 @@ results.add("memo.d_gap_max_step", int(snap_steps[int(gap_curve.argmax())]), "{:
 # %%
 final_scores = face_check.probability(grey(samples))
 results.add("face.samples", final_scores.mean(), "{:.2f}")
-results.add("face.samples_above", np.mean(final_scores > real_line), "{:.0%}")
+n_above = int(np.sum(final_scores > real_line))
+low, high = stats.binomtest(n_above, n_judged).proportion_ci(0.95, method="wilson")
+results.add("face.samples_above", n_above / n_judged, "{:.0%}")
+results.add("face.samples_above_interval", f"{low:.0%} to {high:.0%}")
 results.add("face.heldout", p_heldout.mean(), "{:.2f}")
 results.add("face.heldout_above", np.mean(p_heldout > real_line), "{:.0%}")
 results.add("spread_samples", float(samples.std(0).mean()), "{:.3f}")
@@ -823,7 +836,8 @@ results.add("g_paused_fraction", float(g_paused), "{:.0%}")
 # out) for {glue:}`faces_steps` steps ({glue:}`train_seconds` s, {glue:}`ms_per_step` ms a step),
 # sampling from the EMA generator. The face check gives the final samples a mean P(face) of
 # {glue:}`face.samples`, {glue:}`face.samples_above` of them above the real faces' line
-# (held-out faces: {glue:}`face.heldout`, {glue:}`face.heldout_above` above it). The samples'
+# (95% interval {glue:}`face.samples_above_interval`; held-out faces: {glue:}`face.heldout`,
+# {glue:}`face.heldout_above` of {glue:}`heldout_n` above it). The samples'
 # spread is {glue:}`spread_samples` (training faces: {glue:}`spread_real`). The raw copy test
 # flags {glue:}`copy.raw.samples_flagged` of {glue:}`judged_n` samples at a declared false-positive
 # rate of {glue:}`copy.rate`.
