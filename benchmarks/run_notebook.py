@@ -119,9 +119,9 @@ TARGETS: dict[str, list[Target]] = {
             lambda v: len(v) == 4 and max(v.values()) < 0.2,
         ),
         (
-            "memorisation test catches a generator whose samples are 10% copies",
-            lambda m, wall: m["memo"]["controls"][-1]["flagged"],
-            lambda v: v.startswith("yes"),
+            "memorisation test catches >= 90% of generators whose samples are 10% copies",
+            lambda m, wall: m["memo"]["copying"][-1]["caught"],
+            lambda v: int(v.split(" of ")[0]) >= 0.9 * int(v.split(" of ")[1].split(" ")[0]),
         ),
     ],
 }

@@ -205,8 +205,10 @@ def check_faces(metrics: dict) -> None:
     assert 0 < copy["raw"]["threshold"] < 1 and copy["raw"]["heldout_flagged"] <= 20
     memo = metrics["memo"]
     assert [row["measure"] for row in memo["rows"]] == [
-        "distance to the nearest sample", "G's redrawing error", "D's logit"]  # fmt: skip
-    assert memo["controls"][-1]["flagged"].startswith("yes")  # 10% copies: caught
+        "distance to the nearest sample", "the same, centred unit-norm", "G's redrawing error",
+        "D's logit"]  # fmt: skip
+    caught = memo["copying"][-1]["caught"].split(" of ")
+    assert int(caught[0]) >= 0.9 * int(caught[1].split(" ")[0])  # 10% copies: caught
     # The untrained generator's near-constant grey moves toward faces: samples spread out.
     assert metrics["spread_samples"] > 2 * metrics["start"]["spread"]
 

@@ -136,7 +136,10 @@ def copy_controls(
 
 
 def hard_copy_controls(
-    pool: np.ndarray, k: int, seed: int = 0, weights: tuple[float, ...] = (0.9, 0.8, 0.7, 0.6)
+    pool: np.ndarray,
+    k: int,
+    seed: int = 0,
+    weights: tuple[float, ...] = (0.9, 0.8, 0.7, 0.6, 0.55, 0.5),
 ) -> dict[str, np.ndarray]:
     """Copies that are harder to catch than :func:`copy_controls`', ``{kind: images}``: ``k``
     pool faces with Gaussian noise of standard deviation 0.10, copies shifted by half a pixel
@@ -194,6 +197,18 @@ def null_ratios(
     if transform is not None:
         faces, pool = transform(faces), transform(pool)
     return nearest_with_ratio(faces, pool, ids, exclude_ids=np.arange(len(faces))).ratio
+
+
+def null_rate_range(n_null: int, rate: float, level: float = 0.95) -> tuple[float, float]:
+    """How far the true false-positive rate of :func:`threshold_at_rate`'s threshold may lie
+    from ``rate``: a new face falls below the k-th smallest of ``n_null`` null ratios with a
+    chance distributed as Beta(k, n_null + 1 - k) (k = floor((n_null - 1) * rate) + 1), whatever
+    the ratios' distribution; its central ``level`` interval."""
+    from scipy import stats
+
+    k = int(np.floor((n_null - 1) * rate)) + 1
+    low, high = stats.beta.ppf([(1 - level) / 2, (1 + level) / 2], k, n_null + 1 - k)
+    return float(low), float(high)
 
 
 def threshold_at_rate(null: np.ndarray, rate: float) -> float:
@@ -425,6 +440,23 @@ def auc(positives: np.ndarray, negatives: np.ndarray) -> float:
     return float(u / (len(positives) * len(negatives)))
 
 
+def auc_interval(
+    positives: np.ndarray, negatives: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float]:
+    """:func:`auc` with its Hanley-McNeil (1982) normal interval at ``level``, clipped to
+    [0, 1]: ``(auc, low, high)``."""
+    from scipy import stats
+
+    area = auc(positives, negatives)
+    n1, n2 = len(np.ravel(positives)), len(np.ravel(negatives))
+    q1, q2 = area / (2 - area), 2 * area**2 / (1 + area)
+    variance = (area * (1 - area) + (n1 - 1) * (q1 - area**2) + (n2 - 1) * (q2 - area**2)) / (
+        n1 * n2
+    )
+    half = stats.norm.ppf((1 + level) / 2) * np.sqrt(max(variance, 0.0))
+    return area, float(max(0.0, area - half)), float(min(1.0, area + half))
+
+
 def control_rows(scored: dict[str, np.ndarray], line_quantile: float = 0.1) -> list[dict]:
     """One row per control kind of :func:`face_check_controls`: its mean P(face), the share of
     its images above the real faces' ``line_quantile`` quantile (9 in 10 real faces lie above
@@ -444,14 +476,22 @@ def control_rows(scored: dict[str, np.ndarray], line_quantile: float = 0.1) -> l
 
 
 def nearest_sample_distance(
-    faces: np.ndarray, samples: np.ndarray, max_shift: int = 0, mirror: bool = False
+    faces: np.ndarray,
+    samples: np.ndarray,
+    max_shift: int = 0,
+    mirror: bool = False,
+    transform=None,
 ) -> np.ndarray:
     """Each face's Euclidean distance to its nearest sample, over every version of the face
-    that augmentation shows (:func:`augmented_pool`), ``(n,)``. A generator that memorised its
-    training faces draws samples nearer to them than to held-out faces from the same source."""
+    that augmentation shows (:func:`augmented_pool`), ``(n,)``; ``transform`` (e.g. a
+    :func:`centred_unit`) maps the versions and the samples first. A generator that memorised
+    its training faces draws samples nearer to them than to held-out faces from the same
+    source."""
     from scipy.spatial.distance import cdist
 
     versions, ids = augmented_pool(faces, max_shift, mirror)
+    if transform is not None:
+        versions, samples = transform(versions), transform(samples)
     flat = np.asarray(samples, np.float64).reshape(len(samples), -1)
     nearest = cdist(versions.reshape(len(versions), -1).astype(np.float64), flat).min(1)
     return np.array([nearest[ids == i].min() for i in range(len(faces))])
