@@ -644,6 +644,23 @@ redrawn_p = face_check.probability(grey(redrawn))  # the face check on G's redra
 for group, part in [("train", is_train), ("heldout", ~is_train)]:
     k_above = int(np.sum(redrawn_p[part] > real_line))
     results.add(f"face.redrawn_{group}", f"{k_above} of {int(part.sum())}")
+# paired by face: each held-out face against G's redrawing of it (McNemar, exact)
+face_above, redraw_above = p_heldout > real_line, redrawn_p[~is_train] > real_line
+only_face = int(np.sum(face_above & ~redraw_above))
+only_redraw = int(np.sum(redraw_above & ~face_above))
+discordant = only_face + only_redraw
+p_mcnemar = stats.binomtest(only_face, discordant).pvalue if discordant else 1.0
+results.add("face.redrawn_p", p_mcnemar, "{:.2g}")
+results.add(
+    "face.redrawn_verdict",
+    "fewer redrawings than faces clear the line: the generator's way of drawing "
+    "by itself fails the check, so the samples' low scores say little about whether "
+    "they are faces"
+    if p_mcnemar < 0.05 and only_face > only_redraw
+    else "no measurable difference between the redrawings and the faces they redraw"
+    if p_mcnemar >= 0.05
+    else "more redrawings than faces clear the line",
+)
 best = np.argsort(redraw_error[is_train])[:6]  # the training faces G redraws best
 plotting.comparison_grid(
     {"training face": train_faces[best], "G's closest": redrawn[best]},
@@ -662,9 +679,8 @@ plt.show()
 # themselves, with an interval). The same redrawings are a control for the face check: of the
 # redrawings of held-out faces, {glue:}`face.redrawn_heldout` clear its line (of training faces,
 # {glue:}`face.redrawn_train`; the held-out faces themselves, {glue:}`face.heldout_above`; the
-# final samples, {glue:}`face.samples_above`). Redrawings that score like the faces they
-# redraw say the generator's way of drawing does not by itself fail the check; redrawings that
-# score like the samples say it does.
+# final samples, {glue:}`face.samples_above`). Each held-out face against its redrawing
+# (McNemar's exact test, p = {glue:}`face.redrawn_p`): {glue:}`face.redrawn_verdict`.
 #
 # Now the samples: {glue:}`judged_n` of them from the EMA
 # generator at the end of training. Each curve below gives, for every value of the ratio, the
@@ -877,21 +893,23 @@ results.add(
     else "even copying 10% of the samples would give a mean gap inside the interval: "
     "this test cannot rule it out",
 )
-d_favours, g_favours = (
-    memo_rows[i]["verdict"] == "training faces favoured" for i in (3, 0)
+favoured = [r["measure"] for r in memo_rows if r["verdict"].startswith("training")]
+g_favoured = [name for name in favoured if name != "D's logit"]
+d_words = (
+    "the discriminator favours its training faces"
+    if "D's logit" in favoured
+    else "the discriminator does not measurably favour its training faces"
 )
-results.add(
-    "memo.takeaway",
-    "Here the discriminator learnt faces by heart that the generator does not "
-    "measurably favour."
-    if d_favours and not g_favours
-    else "Here both players favour their training faces."
-    if d_favours and g_favours
-    else "Here the generator favours its training faces; the discriminator does not "
-    "measurably."
-    if g_favours
-    else "Here neither player measurably favours its training faces.",
+g_words = (
+    f"of the generator's three measures, {len(g_favoured)} favour its training faces "
+    f"({'; '.join(g_favoured)}), the others show no measurable difference"
+    if g_favoured
+    else "none of the generator's three measures favours its training faces"
 )
+results.add("memo.takeaway", f"Here {d_words}; {g_words}.")
+p_values = {r["measure"]: float(r["permutation p"]) for r in memo_rows}
+results.add("memo.unit.p", p_values["the same, centred unit-norm"], "{:.2g}")
+results.add("memo.bonferroni", 0.05 / 3, "{:.3f}")
 gap_curve = run.column("d_gap")
 results.add("memo.d_gap_end", float(gap_curve[-1]), "{:+.2f}")
 results.add("memo.d_gap_max", float(gap_curve.max()), "{:+.2f}")
@@ -915,7 +933,8 @@ plt.show()
 #   {glue:}`memo.sample.verdict`. Its resolution, from the copying controls:
 #   {glue:}`memo.resolution`;
 # - the same in centred unit-norm distance: {glue:}`memo.unit.gap`, AUC {glue:}`memo.unit.auc`
-#   — {glue:}`memo.unit.verdict`;
+#   — {glue:}`memo.unit.verdict` (permutation p = {glue:}`memo.unit.p`; with three generator
+#   measures looked at, Bonferroni's threshold for one of them is {glue:}`memo.bonferroni`);
 # - G's redrawing error: {glue:}`memo.redraw.gap`, AUC {glue:}`memo.redraw.auc` —
 #   {glue:}`memo.redraw.verdict`;
 # - $D$'s logit at the end: {glue:}`memo.logit.gap`, AUC {glue:}`memo.logit.auc` —
@@ -967,11 +986,14 @@ results.add("g_paused_fraction", float(g_paused), "{:.0%}")
 #   training faces by a margin larger than {glue:}`heldout_n` held-out faces can resolve (the
 #   copying controls give the scale: {glue:}`memo.resolution`); whether the discriminator
 #   has learnt its training faces by heart (here: a logit gap of {glue:}`memo.logit.gap`);
-#   whether samples have a face's layout rather than a face's statistics alone.
+#   whether an image has a face's layout rather than a face's statistics alone (the check's
+#   controls).
 # - **Cannot:** whether the faces are *good* (the check was trained on
 #   {glue:}`face.check_n` faces and separates layouts, not qualities); whether blends near
 #   50/50 are there (a ratio of about 1 by construction: caught {glue:}`copy.raw.blend50`);
-#   small memorisation effects (the intervals above are as wide as 20 faces make them); whether
+#   small memorisation effects (the intervals above are as wide as 20 faces make them); what
+#   the samples' face scores mean when the check is read against the generator's own
+#   redrawings of real faces ({glue:}`face.redrawn_verdict`); whether
 #   augmentation helps. That last question needs several seeds of full-length runs with and
 #   without it, measured by the memorisation test — about ten times this chapter's training,
 #   beyond its budget on a laptop CPU; the exercises start it.
