@@ -104,7 +104,7 @@ print(runtime.run_card(seed=seed, quick=quick))
 # We train on **32x32 grey** faces. The offline faces are 25x25 grey crops: 32x32 already
 # upsamples them a little, a larger size would add pixels but no detail, and colour is not there
 # to learn. The generator builds any multiple of 4 (from a map a quarter of the side, doubled
-# twice); we chose 32 — 8 → 16 → 32 — over 28 (MNIST's size, and the multiple of 4 nearest the
+# twice); we chose 32 — 8 → 16 → 32, as "The players" shows — over 28 (MNIST's size, and the multiple of 4 nearest the
 # crops' 25) for a power of two that also suits the full LFW. On this build's machine a training step took
 # {glue:}`ms_per_step` ms. With the full LFW (on Colab, say), `image_size = 64` and
 # `color = True` are worth trying on a GPU: the same code builds the larger players.
@@ -147,10 +147,10 @@ plt.show()
 # its verdicts tell the generator little beyond "be one of these". The usual remedy: show $D$
 # each image mirrored or not and shifted by up to `max_shift` pixels each way (the strip a shift
 # uncovers is filled with the image's own edge, reflected), drawn afresh each time. Mirrored or
-# shifted a pixel or two, a face is still a plausible face, and $D$ sees {glue:}`aug.versions`
-# versions of the faces (2 mirrorings × (2 · `max_shift` + 1)² shifts × {glue:}`train_n`)
-# instead of {glue:}`train_n`: each about {glue:}`aug.views` times over the run, rather than
-# {glue:}`aug.views_plain`. Augmenting only the real batches would teach $D$ that reflected
+# shifted a pixel or two, a face is still a plausible face. Over the run, $D$ then sees each of
+# {glue:}`aug.versions` versions (2 mirrorings × (2 · `max_shift` + 1)² shifts ×
+# {glue:}`train_n` faces) about {glue:}`aug.views` times, instead of each of {glue:}`train_n`
+# faces {glue:}`aug.views_plain` times. Augmenting only the real batches would teach $D$ that reflected
 # borders and shifted faces are real, and push $G$ to draw them. So the augmentation sits in front
 # of $D$: every image $D$ judges, real or generated, goes through the same random transforms
 # (each batch its own draw), and as they are differentiable, $G$ still gets its gradient through
@@ -210,7 +210,8 @@ print(f"discriminator: {discriminator.count_params():,} weights")
 # {glue:}`faces_ema`); the learning rate is {glue:}`faces_learning_rate` for both players
 # (DCGAN's). Every `eval_every` steps we save the EMA generator's images of a fixed grid of 64
 # codes and 256 samples of further fixed codes (judged after training, once the checks are
-# built), and record two numbers:
+# built), and record two numbers (the spread is reported at the end, $D$'s gap in the
+# memorisation section):
 #
 # - the samples' **spread**, the per-pixel standard deviation across samples, near zero when
 #   every code gives the same face (neither lower nor higher is better in itself; the training
@@ -351,9 +352,12 @@ print(
 # against, though not on these images); two kinds no classifier trained against — faces blurred
 # by only 1 px, and the mean face with Gaussian noise of standard deviation 0.10; and each kind
 # above scored by a classifier trained *without* that kind (left out), which says whether the
-# check would catch a way of fooling it that nobody thought of. For every control: the share
-# above the line that nine in ten real faces clear, and the AUC of real faces against it (1: told
-# apart every time; 0.5: not at all).
+# check would catch a way of fooling it that nobody thought of. "The line" is the score that
+# nine in ten training faces clear when scored out of fold (by a fold model that never saw
+# them). For every control the table gives the share above the line and the AUC of real faces
+# against it (1: told apart every time; 0.5: not at all). Good for the check: a share near 0%
+# and an AUC near 1. The rows come in three groups: the kinds trained against (down to the
+# noise images), the two kinds never trained against, and the "(left out)" rows.
 
 # %%
 nonfaces = data.load_nonfaces(image_size)
@@ -476,8 +480,9 @@ results.add("face.heldout_interval", wilson(n_heldout_above, len(heldout)))
 
 # %% [markdown]
 # The share of samples above the line peaked at {glue:}`face.peak_share` (step
-# {glue:}`face.peak_step`) and ends at {glue:}`face.end_share`; compare that course with the
-# snapshots above. Where the check and the eye disagree, the check is the weaker witness:
+# {glue:}`face.peak_step`) and ends at {glue:}`face.end_share` ({glue:}`face.heldout_above`
+# held-out faces clear it; faces blurred by 1 px, {glue:}`face.share.blur1`); compare that
+# course with the snapshots above. Where the check and the eye disagree, the check is the weaker witness:
 # trained on {glue:}`face.check_n` faces, it scores layout and edges, not
 # whether a face is convincing, and something in the later samples sets them apart from real
 # faces for a linear model (the copy section below scores the generator's redrawings of real
@@ -941,6 +946,11 @@ plt.show()
 #   {glue:}`memo.logit.verdict`. At the last evaluation the mean gap was
 #   {glue:}`memo.d_gap_end`; its largest value, {glue:}`memo.d_gap_max`, came at step
 #   {glue:}`memo.d_gap_max_step`.
+#
+# Read with the figure of the game above: a discriminator that separates training from held-out
+# faces by a gap that grows with training is learning the training faces themselves, the danger
+# augmentation is meant to reduce. This chapter measures the gap; without runs with and without
+# augmentation it cannot say how much augmentation reduced it.
 #
 # The distances of all faces are measured to one shared set of samples, so they are not
 # independent as Welch's interval assumes; the permutation p-values (labels shuffled over all
