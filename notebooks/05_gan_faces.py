@@ -906,7 +906,8 @@ d_words = (
     else "the discriminator does not measurably favour its training faces"
 )
 g_words = (
-    f"of the generator's three measures, {len(g_favoured)} favour its training faces "
+    f"of the generator's three measures, {len(g_favoured)} "
+    f"{'favours' if len(g_favoured) == 1 else 'favour'} its training faces "
     f"({'; '.join(g_favoured)}), the others show no measurable difference"
     if g_favoured
     else "none of the generator's three measures favours its training faces"
@@ -962,9 +963,8 @@ plt.show()
 final_scores = face_check.probability(grey(samples))
 results.add("face.samples", final_scores.mean(), "{:.2f}")
 n_above = int(np.sum(final_scores > real_line))
-low, high = stats.binomtest(n_above, n_judged).proportion_ci(0.95, method="wilson")
 results.add("face.samples_above", n_above / n_judged, "{:.0%}")
-results.add("face.samples_above_interval", f"{low:.0%} to {high:.0%}")
+results.add("face.samples_above_interval", wilson(n_above, n_judged))
 results.add("spread_samples", float(samples.std(0).mean()), "{:.3f}")
 results.add("spread_real", real_spread, "{:.3f}")
 results.add("start", start, glue_it=False)
