@@ -429,7 +429,7 @@ results.add(
 # being wrong could do to the check: a generator's failures need not be any of these kinds.
 #
 # The check trained on {glue:}`face.check_n` faces: it rejects the kinds it was trained against
-# (shares of 80 images each, non-face crops 100); it cannot tell a convincing face from a
+# (shares of {glue:}`face.check_n` images each, non-face crops 100); it cannot tell a convincing face from a
 # mediocre one, nor one person from another.
 # Now the samples, over training, scored by the check trained on all {glue:}`face.check_n`
 # training faces; the held-out faces, which neither the generator nor the check ever saw, are
@@ -490,7 +490,7 @@ results.add("face.heldout_interval", wilson(n_heldout_above, len(heldout)))
 # shaky too: the line was set so that nine in ten training faces clear it out of fold, but only
 # {glue:}`face.heldout_above` held-out faces clear it (95% interval
 # {glue:}`face.heldout_interval`; mean P(face) {glue:}`face.heldout` against {glue:}`face.real`).
-# Twenty faces make that share uncertain, and the line's 90% may overstate how often a new real
+# {glue:}`heldout_n` faces make that share uncertain, and the line's 90% may overstate how often a new real
 # face passes. Read this check as "has a face's layout", never as "is a good face", and compare
 # samples with the held-out faces and with the generator's redrawings rather than with the
 # line's 90%.
@@ -770,7 +770,7 @@ plt.show()
 # 3. $D$'s logit of the face, over training and at the end.
 #
 # The test has controls too. One it must *not* flag: the same comparison between two groups of
-# training faces (20 drawn at random against the rest), repeated over {glue:}`memo.placebo_n`
+# training faces ({glue:}`heldout_n` drawn at random against the rest), repeated over {glue:}`memo.placebo_n`
 # draws — its interval should exclude zero in about 5% of them. Ones it *must* flag: copying
 # generators, the same samples with a share of them replaced by training faces plus noise
 # ($\sigma$ = 0.05).
@@ -838,7 +838,7 @@ for label, (nearer, values) in measures.items():
 show.table(memo_rows)
 
 # %% [markdown]
-# Each measure's placebo (20 training faces against the other 60, {glue:}`memo.placebo_n` random
+# Each measure's placebo ({glue:}`heldout_n` training faces against the rest, {glue:}`memo.placebo_n` random
 # draws) should fire in about 5% of draws; the draws share faces, so the count is rough. The
 # copying controls of the first measure, each drawn {glue:}`memo.copy_repeats` times (which
 # training faces are copied changes from draw to draw):
@@ -1001,7 +1001,7 @@ results.add("g_paused_fraction", float(g_paused), "{:.0%}")
 # - **Cannot:** whether the faces are *good* (the check was trained on
 #   {glue:}`face.check_n` faces and separates layouts, not qualities); whether blends near
 #   50/50 are there (a ratio of about 1 by construction: caught {glue:}`copy.raw.blend50`);
-#   small memorisation effects (the intervals above are as wide as 20 faces make them); what
+#   small memorisation effects (the intervals above are as wide as {glue:}`heldout_n` held-out faces make them); what
 #   the samples' face scores mean when the check is read against the generator's own
 #   redrawings of real faces ({glue:}`face.redrawn_verdict`); whether
 #   augmentation helps. That last question needs several seeds of full-length runs with and
