@@ -59,14 +59,8 @@ def optimizer(settings: dict, steps: int) -> keras.optimizers.Optimizer:
 def train_one(settings: dict, seed: int, steps: int, eval_every: int, mnist, scorer) -> dict:
     """One run; returns its evaluation records and its training seconds."""
     runtime.set_seed(seed)
-    generator = gan.build_generator(settings["latent_dim"], 28, width=settings["g_width"])
-    discriminator = gan.build_discriminator(
-        28, width=settings["d_width"], dropout=settings["dropout"]
-    )
-    model = gan.GAN(
-        generator, discriminator, settings["latent_dim"], balance=settings["balance"],
-        ema=settings["ema"], seed=seed,
-    )  # fmt: skip
+    fields = {key: value for key, value in settings.items() if key != "lr_schedule"}
+    model = gan.Recipe(**fields).build(seed, compile=False)  # its own optimizers below
     model.compile(d_optimizer=optimizer(settings, steps), g_optimizer=optimizer(settings, steps))
     z_seeds = keras.random.SeedGenerator(seed + 1)
 

@@ -52,12 +52,9 @@ LATENT_DIM = 64
 def train_one(name: str, settings: dict, seed: int, steps: int, eval_every: int, mnist, scorer):
     """One run; returns its records (raw and averaged G scored at every evaluation)."""
     runtime.set_seed(seed)
-    generator = gan.build_generator(LATENT_DIM, 28, width=settings["g_width"])
-    discriminator = gan.build_discriminator(28, width=settings["d_width"])
-    model = gan.GAN(
-        generator, discriminator, LATENT_DIM, balance=settings["balance"], ema=EMA, seed=seed
-    )
-    model.compile(learning_rate=settings["learning_rate"])
+    # the reference code's dropout (0.3), as in that search
+    recipe = gan.Recipe(latent_dim=LATENT_DIM, dropout=0.3, ema=EMA, **settings)
+    model = recipe.build(seed)  # compiled: Adam, beta_1 = 0.5, both players
     stream = np.random.default_rng(seed + 1)
 
     def evaluate(step: int) -> dict[str, float]:

@@ -376,12 +376,7 @@ def run_book_gan(
 ) -> list[Record]:
     """Train and score chapter 03's GAN, built from the notebook's parameters, for ``budget`` s."""
     keras.utils.set_random_seed(seed)
-    generator = gan.build_generator(recipe["latent_dim"], image_size=28, width=recipe["g_width"])
-    discriminator = gan.build_discriminator(image_size=28, width=recipe["d_width"])
-    model = gan.GAN(
-        generator, discriminator, recipe["latent_dim"], balance=recipe["balance"],
-        ema=recipe["ema"], seed=seed,
-    )  # fmt: skip
+    model = gan.Recipe(**recipe).build(seed, compile=False)
     model.compile(
         d_optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"], beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"], beta_1=0.5),
@@ -401,8 +396,8 @@ def gan_pair(mnist: data.MNIST, budget: float, seed: int) -> Record:
     params = notebook_parameters(GAN_NOTEBOOK)
     recipe = {
         key: params[key]
-        for key in ("batch_size", "latent_dim", "g_width", "d_width", "learning_rate", "balance",
-                    "ema")
+        for key in ("batch_size", "latent_dim", "g_width", "d_width", "dropout",
+                    "learning_rate", "balance", "saturating", "ema")
     }  # fmt: skip
     scorer = evaluation.Scorer.from_real(mnist.x_test)
     rng = np.random.default_rng(seed)

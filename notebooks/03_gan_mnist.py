@@ -191,7 +191,7 @@ def build_discriminator(
     channels: int = 1,
     width: int = 32,
     batch_norm: bool = True,
-    dropout: float = 0.3,
+    dropout: float = 0.0,
     name: str = "discriminator",
 ) -> keras.Model:
     """Images ``(batch, size, size[, channels])`` in [0, 1] -> logits ``(batch, 1)``."""
@@ -569,19 +569,19 @@ def evaluate(step):
 
 # %%
 batches = pipelines.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
-settings = {  # everything that shapes the run: a change retrains
-    "seed": seed,
-    "batch_size": batch_size,
-    "latent_dim": latent_dim,
-    "g_width": g_width,
-    "d_width": d_width,
-    "dropout": dropout,
-    "learning_rate": learning_rate,
-    "balance": balance,
-    "saturating": saturating,
-    "ema": ema,
-    "n_eval": n_eval,
-}
+recipe = gan.Recipe(  # this chapter's settings as one object (the book's recipe)
+    latent_dim=latent_dim,
+    g_width=g_width,
+    d_width=d_width,
+    dropout=dropout,
+    learning_rate=learning_rate,
+    batch_size=batch_size,
+    balance=balance,
+    saturating=saturating,
+    ema=ema,
+)
+# everything that shapes the run: a change retrains
+settings = {"seed": seed, "n_eval": n_eval, **recipe.asdict()}
 # the code that shapes the run: a change retrains
 players = [build_generator, build_discriminator, discriminator_loss, generator_loss]
 players += [GAN, GANBase]
@@ -862,10 +862,12 @@ plt.show()
 
 # %% [markdown]
 # The generator can be rebuilt from the run directory alone: `gan.load_generator(output_dir)`
-# reads the settings and weights this run saved, which is how the lab picks it up.
+# reads the settings and weights this run saved, which is how the lab picks it up. Given this
+# chapter's `build_generator` and `build_discriminator`, it rebuilds with them, edits included.
 
 # %%
-loaded = gan.load_generator(out)
+builders = {"build_generator": build_generator, "build_discriminator": build_discriminator}
+loaded = gan.load_generator(out, **builders)
 gap = np.max(
     np.abs(
         ops.convert_to_numpy(loaded(fixed_z, training=False))

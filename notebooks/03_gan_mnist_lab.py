@@ -103,20 +103,19 @@ print(runtime.run_card(seed=seed, quick=quick))
 mnist = data.load_mnist()
 reference, other_half = data.random_halves(mnist.x_test, seed=0)  # as in the lesson
 scorer = evaluation.Scorer.from_real(reference)
-settings = {
-    "seed": seed,
-    "batch_size": batch_size,
-    "latent_dim": latent_dim,
-    "g_width": g_width,
-    "d_width": d_width,
-    "dropout": dropout,
-    "learning_rate": learning_rate,
-    "balance": balance,
-    "saturating": saturating,
-    "ema": ema,
-    "n_eval": n_eval,
-    "eval_every": eval_every,
-}
+recipe = gan.Recipe(  # the lesson's settings as one object
+    latent_dim=latent_dim,
+    g_width=g_width,
+    d_width=d_width,
+    dropout=dropout,
+    learning_rate=learning_rate,
+    batch_size=batch_size,
+    balance=balance,
+    saturating=saturating,
+    ema=ema,
+)
+run_settings = {"seed": seed, "n_eval": n_eval, **recipe.asdict()}
+settings = {**run_settings, "eval_every": eval_every}
 lesson_files = training.run_files(Path(lesson_dir), "gan")
 lesson_info = (
     json.loads(lesson_files["run"].read_text())
@@ -136,16 +135,7 @@ if lesson_info and lesson_info.get("finished"):
     source = lesson_info["trained_in"]
     print(f"upstream run {source}: the lesson's generator, from {lesson_dir}")
 else:  # train the lesson's model here
-    model = gan.GAN(
-        gan.build_generator(latent_dim, 28, width=g_width),
-        gan.build_discriminator(28, width=d_width, dropout=dropout),
-        latent_dim,
-        balance=balance,
-        saturating=saturating,
-        ema=ema,
-        seed=seed,
-    )
-    model.compile(learning_rate=learning_rate)
+    model = recipe.build(seed)  # compiled: Adam for both players
     score_rng = keras.random.SeedGenerator(seed + 1)
     run = training.fit_gan(
         model,
@@ -157,7 +147,7 @@ else:  # train the lesson's model here
         lambda step: scorer.score_record(
             gan.sample(model.ema_generator, n_eval, score_rng)
         ),
-        settings={key: value for key, value in settings.items() if key != "eval_every"},
+        settings=run_settings,
         code=[gan.GAN, gan.GANBase, gan.build_generator, gan.build_discriminator],
         retrain=retrain,
     )

@@ -57,6 +57,7 @@ batch_size = 32
 latent_dim = 64
 g_width = 32
 d_width = 16
+dropout = 0.3  # D's, after each convolution (the reference code's; chapter 3's digits: 0)
 learning_rate = 2e-4
 balance = False  # the seed's balance rule: off, as in chapter 3
 ema = 0.999  # G's moving average, as in chapter 3 (0: none)
@@ -190,12 +191,23 @@ results.add(
 # discriminator's three convolutions reduce 32x32 to 8x8 before its dense layers.
 
 # %%
-generator = gan.build_generator(
-    latent_dim, image_size=image_size, channels=channels, width=g_width
+recipe = gan.Recipe(  # chapter 3's recipe object, with this chapter's settings
+    latent_dim=latent_dim,
+    g_width=g_width,
+    d_width=d_width,
+    dropout=dropout,
+    learning_rate=learning_rate,
+    batch_size=batch_size,
+    balance=balance,
+    ema=ema,
+    image_size=image_size,
+    channels=channels,
+    # "both sides": D judges every image, real or generated, mirrored and shifted at random
+    augmentation="both sides" if use_augmentation else "none",
+    max_shift=max_shift,
 )
-discriminator = gan.build_discriminator(
-    image_size=image_size, channels=channels, width=d_width
-)
+model = recipe.build(seed)  # compiled: Adam with beta_1 = 0.5 for both players
+generator, discriminator = model.generator, model.discriminator
 print(
     f"generator: {generator.count_params():,} weights "
     f"(z {generator.input.shape[1:]} -> image {generator.output.shape[1:]})"
@@ -254,30 +266,13 @@ def evaluate(step):
 # %%
 results.add("faces_learning_rate", learning_rate, "{:g}")
 results.add("faces_ema", ema, "{:g}")
-# what D judges: every image mirrored and shifted at random in training (if augmenting)
-judged_by = (
-    pipelines.augmented_discriminator(discriminator, max_shift=max_shift, seed=seed + 1)
-    if use_augmentation
-    else discriminator
-)
-model = gan.GAN(generator, judged_by, latent_dim, balance=balance, ema=ema, seed=seed)
-model.compile(learning_rate=learning_rate)  # Adam with beta_1 = 0.5 for both players
-settings = {  # everything that shapes the run: a change retrains
+# everything that shapes the run: a change retrains
+settings = {
     "seed": seed,
-    "image_size": image_size,
     "color": color,
-    "max_shift": max_shift,
-    "batch_size": batch_size,
-    "latent_dim": latent_dim,
-    "g_width": g_width,
-    "d_width": d_width,
-    "learning_rate": learning_rate,
     "n_faces": len(images),
     "n_heldout": n_heldout,
-    "augmentation": "both sides" if use_augmentation else "none",
-    "balance": balance,
-    "ema": ema,
-    "channels": channels,
+    **recipe.asdict(),
 }
 run = training.fit_gan(
     model,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
 
-from vaegan_utils import gan, pipelines, training
+from vaegan_utils import gan, training
 
 
 @pytest.mark.parametrize(("size", "channels"), [(28, 1), (32, 1), (32, 3)])
@@ -228,12 +231,10 @@ def test_ema_generator_is_the_running_average_of_g() -> None:
 def test_load_generator_rebuilds_the_ema_generator_from_a_run_directory(
     tmp_path, ema: float, augmented: bool
 ) -> None:
-    settings = {"latent_dim": 8, "g_width": 4, "d_width": 4, "ema": ema}
-    discriminator = gan.build_discriminator(28, width=4)
-    if augmented:  # chapter 05's D, behind its augmentation
-        settings.update(augmentation="both sides", max_shift=2)
-        discriminator = pipelines.augmented_discriminator(discriminator, max_shift=2)
-    model = gan.GAN(gan.build_generator(8, 28, width=4), discriminator, 8, ema=ema)
+    augmentation = {"augmentation": "both sides", "max_shift": 2} if augmented else {}
+    recipe = gan.Recipe(latent_dim=8, g_width=4, d_width=4, ema=ema, **augmentation)
+    settings = recipe.asdict()
+    model = recipe.build(compile=False)  # chapter 05's D behind its augmentation if augmented
     model.compile(steps_per_execution=1)
     batches = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).random((16, 28, 28)))
     training.fit_gan(model, batches.batch(4).repeat(), 4, 2, tmp_path, "gan", settings=settings)
@@ -320,3 +321,30 @@ def test_sampling_leaves_batch_norm_statistics_alone() -> None:
     assert np.array_equal(statistics(), before)
     generator(np.ones((64, 8), np.float32))
     assert not np.array_equal(statistics(), before)
+
+
+def test_the_recipes_defaults_are_chapter_03s_parameters() -> None:
+    from tools.notebook_code import notebook_parameters
+
+    lesson = notebook_parameters(Path(__file__).resolve().parents[1] / "notebooks/03_gan_mnist.py")
+    recipe = gan.Recipe().asdict()
+    shared = sorted(set(recipe) & set(lesson))
+    assert len(shared) >= 9  # every field the lesson sets
+    assert {key: recipe[key] for key in shared} == {key: lesson[key] for key in shared}
+
+
+def test_a_recipe_round_trips_through_a_runs_settings_and_builds_what_it_says() -> None:
+    recipe = gan.Recipe(latent_dim=8, g_width=4, d_width=4, balance=True, ema=0.0, dropout=0.2)
+    settings = json.loads(json.dumps({"seed": 3, **recipe.asdict()}))
+    assert gan.Recipe.from_settings(settings) == recipe
+    model = recipe.build(seed=3)
+    assert (model.latent_dim, model.balance, model.ema) == (8, True, 0.0)
+    assert model.generator.output.shape[1:] == (28, 28)
+    dropouts = [layer.rate for layer in model.discriminator.layers if "dropout" in layer.name]
+    assert dropouts and set(dropouts) == {0.2}
+    with pytest.raises(ValueError, match="lack"):
+        gan.Recipe.from_settings({"latent_dim": 8})
+    with pytest.raises(ValueError, match="augmentation"):
+        gan.Recipe(augmentation="mirror")
+    with pytest.raises(ValueError, match="g_width"):
+        gan.Recipe(g_width=0)

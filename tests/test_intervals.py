@@ -25,6 +25,24 @@ def test_paired_interval_matches_scipys_paired_t_test() -> None:
     assert interval.n == 5 and f"{interval:+.1f}".count("to") == 1
 
 
+def test_paired_interval_matches_the_t_interval_by_hand() -> None:
+    """Oracle independent of scipy's t-tests: mean +- t(0.5 + level/2, n - 1) * sd / sqrt(n),
+    the t-quantile from a table (1, 2, 3, 4, 5: 3 +- 2.7764451 * sqrt(2.5 / 5)), then from
+    ``stats.t.ppf`` on random pairs at another level."""
+    from scipy import stats
+
+    table = intervals.paired_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    half = 2.7764451051977987 * np.sqrt(2.5 / 5)
+    assert (table.mean, table.low, table.high) == pytest.approx((3.0, 3.0 - half, 3.0 + half))
+    rng = np.random.default_rng(4)
+    before, after = rng.normal(0.0, 1.0, 7), rng.normal(0.3, 1.0, 7)
+    found = intervals.paired_interval(after, before, level=0.8)
+    diff = after - before
+    half = stats.t.ppf(0.9, 6) * diff.std(ddof=1) / np.sqrt(7)
+    expected = (diff.mean(), diff.mean() - half, diff.mean() + half)
+    assert (found.mean, found.low, found.high) == pytest.approx(expected, rel=1e-12)
+
+
 def test_interval_words_follow_the_interval() -> None:
     """Controls: a clear rise, a clear fall and a difference buried in noise."""
     rises = intervals.paired_interval([1.0, 1.1, 0.9, 1.2, 1.0])
@@ -42,6 +60,8 @@ def test_interval_text_has_no_negative_zero_and_no_zero_width_interval() -> None
     same = intervals.paired_interval([0.0, 0.0, 0.0, 0.0, 0.0])
     assert f"{same:.1f}" == "0.0 (all 5 seeds equal)" and same.low == same.high == 0.0
     assert f"{intervals.paired_interval([2.5, 2.5, 2.5]):+.1f}" == "+2.5 (all 3 seeds equal)"
+    inexact = intervals.paired_interval([0.1, 0.1, 0.1])  # their mean is not exactly 0.1
+    assert inexact.low == inexact.high and f"{inexact:.1f}" == "0.1 (all 3 seeds equal)"
     tiny = intervals.paired_interval([-0.01, 0.01, -0.02, 0.0, 0.005])
     assert "-0.0" not in f"{tiny:.1f}" and f"{tiny:+.1f}".startswith("+0.0 (")
     ordinary = intervals.paired_interval([-1.0, -1.2, -0.9])

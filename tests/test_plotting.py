@@ -27,6 +27,20 @@ def test_tile_images_keeps_channels() -> None:
     assert plotting.tile_images(np.zeros((4, 5, 5, 3)), 2, 2).shape == (11, 11, 3)
 
 
+def test_tile_images_fills_every_channel_white_and_returns_float32() -> None:
+    """Colour images in a grid with an empty cell and a wider pad: the images in place, the
+    pad and the empty cell white in all three channels, no border around the mosaic."""
+    images = np.stack([np.full((2, 3, 3), value) for value in (0.1, 0.2, 0.3)])  # float64
+    mosaic = plotting.tile_images(images, rows=2, cols=2, pad=2)
+    assert mosaic.shape == (2 * 4 - 2, 2 * 5 - 2, 3) and mosaic.dtype == np.float32
+    for (top, left), value in zip([(0, 0), (0, 5), (4, 0)], (0.1, 0.2, 0.3), strict=True):
+        assert np.all(mosaic[top : top + 2, left : left + 3] == np.float32(value))
+    assert np.all(mosaic[4:6, 5:8] == 1.0) and np.all(mosaic[2:4] == 1.0)  # empty cell, pad
+    assert np.all(mosaic[:, 3:5] == 1.0)
+    flush = plotting.tile_images(np.zeros((2, 2, 2), np.uint8), 1, 2, pad=0)
+    assert flush.dtype == np.float32 and np.all(flush == 0.0) and flush.shape == (2, 4)
+
+
 @pytest.mark.parametrize(("rows", "cols"), [(1, 2), (0, 5), (3, -1)])
 def test_tile_images_rejects_grids_that_do_not_fit(rows: int, cols: int) -> None:
     with pytest.raises(ValueError, match="rows|grid"):

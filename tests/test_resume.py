@@ -96,10 +96,8 @@ def test_the_gan_of_03_resumes_within_the_seed_spread(mnist, tmp_path: Path) -> 
 
     def build(seed: int):
         runtime.set_seed(seed)
-        model = gan.GAN(
-            gan.build_generator(64, 28), gan.build_discriminator(28, width=16), 64, seed=seed
-        )
-        model.compile(learning_rate=5e-4)
+        recipe = gan.Recipe(d_width=16, learning_rate=5e-4, dropout=0.3, balance=True, ema=0)
+        model = recipe.build(seed)
         return model, pipelines.image_batches(mnist.x_train, 32, seed=seed).repeat()
 
     def frechet(model) -> float:

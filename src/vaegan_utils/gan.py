@@ -3,7 +3,8 @@
 The players, both losses and the train step (:class:`GAN`) are taught in chapter 03 and
 *generated* from its cells (the region at the end of this module, ``python -m tools.export``):
 edit the chapter, not that region. Written here by hand: :class:`GANBase` (the two players, their
-optimizers, the logged means and the EMA generator), :func:`sample` and :func:`load_generator`.
+optimizers, the logged means and the EMA generator), :class:`Recipe` (the settings of a run, the
+book's recipe as defaults), :func:`sample` and :func:`load_generator`.
 
 The architecture follows the book's seed: the discriminator is three convolutions (each followed
 by batch norm and dropout), a dense layer and a dense layer to one logit; the generator maps z
@@ -14,8 +15,11 @@ image through a sigmoid.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -47,7 +51,7 @@ class GANBase(keras.Model):
         generator: keras.Model,
         discriminator: keras.Model,
         latent_dim: int,
-        balance: bool = True,
+        balance: bool = False,
         saturating: bool = False,
         real_label: float = 1.0,
         summed_d_loss: bool = False,
@@ -102,15 +106,121 @@ class GANBase(keras.Model):
         return self.ema_generator(z, training=training)
 
 
-def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
-    """The generator a finished run samples from (the EMA generator when the run used ``ema``),
-    rebuilt from its directory alone: the settings in ``{name}_run.json`` and the weights in
-    ``{name}.weights.h5`` written by ``training.fit_gan``.
+#: A model builder: chapter 03's ``build_generator`` or ``build_discriminator``, or an edit of it.
+Builder = Callable[..., keras.Model]
 
-    Settings read (defaults in brackets): ``latent_dim``, ``g_width``, ``d_width``,
-    ``image_size`` [28], ``channels`` [1], ``batch_norm`` [True], ``ema`` [0], ``augmentation``
-    (``"both sides"``: D was trained behind :func:`pipelines.augmented_discriminator`, with
-    ``max_shift``).
+AUGMENTATIONS = ("none", "both sides")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Everything that shapes a DCGAN's training except the seed and the schedule, with the
+    book's recipe (chapter 03's choices, chosen in its lab) as defaults.
+
+    ``augmentation="both sides"`` puts D behind :func:`pipelines.augmented_discriminator` with
+    ``max_shift`` (chapter 05). Change a field with ``dataclasses.replace(recipe, ...)``.
+    """
+
+    latent_dim: int = 64
+    g_width: int = 32  # channels of G's last hidden layer (2x that before it)
+    d_width: int = 32  # channels of D's first convolution (2x that after it)
+    dropout: float = 0.0  # D's, after each convolution (the reference code's: 0.3)
+    batch_norm: bool = True
+    learning_rate: float = 2e-3  # Adam's, both players
+    beta_1: float = 0.5
+    batch_size: int = 64
+    balance: bool = False  # the reference code's balance rule
+    saturating: bool = False  # True: G minimises log(1 - D(G(z)))
+    ema: float = 0.999  # decay of the EMA generator we sample from (0: G itself)
+    image_size: int = 28
+    channels: int = 1
+    augmentation: str = "none"
+    max_shift: int = 0
+
+    def __post_init__(self) -> None:
+        for field in ("latent_dim", "g_width", "d_width", "batch_size", "channels"):
+            value = getattr(self, field)
+            if not isinstance(value, int | np.integer) or value <= 0:
+                raise ValueError(f"{field} must be a positive whole number, got {value!r}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.augmentation not in AUGMENTATIONS:
+            raise ValueError(
+                f"augmentation must be one of {AUGMENTATIONS}, got {self.augmentation!r}"
+            )
+
+    def asdict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-ready), for a run's settings."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Recipe:
+        """The recipe within a run's settings (other keys, such as ``seed``, are ignored)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        missing = sorted(names - set(settings))
+        if missing:
+            raise ValueError(
+                f"the settings lack {missing}: they were not written from a Recipe; rerun the "
+                "notebook that trained them"
+            )
+        return cls(**{key: settings[key] for key in names})
+
+    def build(
+        self,
+        seed: int = 0,
+        build_generator: Builder | None = None,
+        build_discriminator: Builder | None = None,
+        model_class: type[GANBase] | None = None,
+        compile: bool = True,
+    ) -> GANBase:
+        """A new GAN with this recipe, compiled (Adam, ``learning_rate``, ``beta_1``).
+
+        The builders and ``model_class`` default to this module's copies of chapter 03's
+        (:func:`build_generator`, :func:`build_discriminator`, :class:`GAN`); pass the
+        chapter's own to use an edit of them.
+        """
+        build_generator = build_generator or globals()["build_generator"]
+        build_discriminator = build_discriminator or globals()["build_discriminator"]
+        size, channels, norm = self.image_size, self.channels, self.batch_norm
+        generator = build_generator(
+            self.latent_dim, size, channels, width=self.g_width, batch_norm=norm
+        )
+        discriminator = build_discriminator(
+            size, channels, width=self.d_width, batch_norm=norm, dropout=self.dropout
+        )
+        if self.augmentation == "both sides":
+            from vaegan_utils.pipelines import augmented_discriminator
+
+            # the augmentation's own stream of draws, apart from the GAN's
+            discriminator = augmented_discriminator(
+                discriminator, max_shift=self.max_shift, seed=seed + 1
+            )
+        model = (model_class or GAN)(
+            generator,
+            discriminator,
+            self.latent_dim,
+            balance=self.balance,
+            saturating=self.saturating,
+            ema=self.ema,
+            seed=seed,
+        )
+        if compile:
+            model.compile(learning_rate=self.learning_rate, beta_1=self.beta_1)
+        return model
+
+
+def load_generator(
+    output_dir: str | Path,
+    name: str = "gan",
+    build_generator: Builder | None = None,
+    build_discriminator: Builder | None = None,
+) -> keras.Model:
+    """The generator a finished run samples from (the EMA generator when the run used ``ema``),
+    rebuilt from its directory alone: the :class:`Recipe` in ``{name}_run.json``'s settings and
+    the weights in ``{name}.weights.h5`` written by ``training.fit_gan``.
+
+    The builders default to this module's copies of chapter 03's; the chapter passes its own, so
+    that an edit of them rebuilds the model it trained.
     """
     directory = Path(output_dir)
     run_path, weights = directory / f"{name}_run.json", directory / f"{name}.weights.h5"
@@ -123,21 +233,10 @@ def load_generator(output_dir: str | Path, name: str = "gan") -> keras.Model:
     if not run_info.get("finished"):
         trained_in = run_info.get("trained_in")
         raise ValueError(f"run {trained_in} in {directory} did not finish; rerun it")
-    settings = run_info["fingerprint"]["settings"]
-    missing = {"latent_dim", "g_width", "d_width"} - set(settings)
-    if missing:
-        raise ValueError(f"{run_path} lacks the settings {sorted(missing)} needed to rebuild G")
-    size, channels = settings.get("image_size", 28), settings.get("channels", 1)
-    batch_norm = settings.get("batch_norm", True)
-    generator = build_generator(
-        settings["latent_dim"], size, channels, settings["g_width"], batch_norm
+    recipe = Recipe.from_settings(run_info["fingerprint"]["settings"])
+    model = recipe.build(
+        build_generator=build_generator, build_discriminator=build_discriminator, compile=False
     )
-    discriminator = build_discriminator(size, channels, settings["d_width"], batch_norm)
-    if settings.get("augmentation") == "both sides":  # D behind its augmentation (chapter 05)
-        from vaegan_utils.pipelines import augmented_discriminator
-
-        discriminator = augmented_discriminator(discriminator, max_shift=settings["max_shift"])
-    model = GAN(generator, discriminator, settings["latent_dim"], ema=settings.get("ema", 0.0))
     model.load_weights(weights)
     return model.ema_generator
 
@@ -151,7 +250,7 @@ def build_discriminator(
     channels: int = 1,
     width: int = 32,
     batch_norm: bool = True,
-    dropout: float = 0.3,
+    dropout: float = 0.0,
     name: str = "discriminator",
 ) -> keras.Model:
     """Images ``(batch, size, size[, channels])`` in [0, 1] -> logits ``(batch, 1)``."""

@@ -14,22 +14,20 @@ from matplotlib.figure import Figure
 def tile_images(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
     """Tile ``(n, h, w[, c])`` images row by row into one ``(rows*(h+pad)-pad, ...)`` mosaic.
 
-    Missing cells (``n < rows*cols``) stay white; extra images are an error.
+    Missing cells (``n < rows*cols``) and the ``pad`` pixels between cells are white (1.0); the
+    mosaic is float32; extra images are an error. skimage's ``montage``, less its outer border.
     """
+    from skimage.util import montage
+
     if rows <= 0 or cols <= 0:
         raise ValueError(f"rows and cols must be positive, got rows={rows}, cols={cols}")
     if len(images) > rows * cols:
         raise ValueError(f"{len(images)} images do not fit a {rows}x{cols} grid; enlarge it")
-    height, width = images.shape[1:3]
-    channels = images.shape[3:]
-    mosaic = np.ones(
-        (rows * (height + pad) - pad, cols * (width + pad) - pad, *channels), dtype=np.float32
-    )
-    for index, image in enumerate(images):
-        row, col = divmod(index, cols)
-        top, left = row * (height + pad), col * (width + pad)
-        mosaic[top : top + height, left : left + width] = image
-    return mosaic
+    images = np.asarray(images, np.float32)
+    axis = -1 if images.ndim == 4 else None  # colour: channels last
+    fill = [1.0] * (images.shape[-1] if axis else 1)  # one per channel (a scalar fails on colour)
+    mosaic = montage(images, fill, grid_shape=(rows, cols), padding_width=pad, channel_axis=axis)
+    return mosaic[pad : mosaic.shape[0] - pad, pad : mosaic.shape[1] - pad]  # no outer border
 
 
 def show_grid(

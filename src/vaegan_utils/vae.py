@@ -16,15 +16,21 @@ Conventions, used everywhere in the book:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
+from scipy import special
 
 from vaegan_utils import pipelines, training
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+#: A loss term: ``(targets, logits) -> (batch,)`` or ``(mean, log_var) -> (batch,)``.
+LossTerm = Callable[[Any, Any], Any]
 
 
 def diag_gaussian_log_prob(z, mean, log_var):
@@ -46,20 +52,26 @@ def elbo_terms(
     batch_size: int = 1000,
     seed: int = 0,
     per_image: bool = False,
+    nll: LossTerm | None = None,
+    kl: LossTerm | None = None,
 ) -> dict[str, float] | dict[str, np.ndarray]:
     """Reconstruction term, KL term and −ELBO over ``x``, in nats per image.
 
     z is *sampled* from q(z|x) (one draw per image), as the ELBO defines it, not set to the mean.
     Returns the means over ``x``, or with ``per_image`` the ``(len(x),)`` arrays.
+    ``nll(x, logits)`` and ``kl(mean, log_var)`` are the loss terms (default: this module's
+    :func:`bernoulli_nll` and :func:`gaussian_kl`); chapter 02 passes its own, so that an edit
+    to them reaches the evaluation as it reaches training.
     """
+    nll, kl = nll or bernoulli_nll, kl or gaussian_kl
     rng = keras.random.SeedGenerator(seed)
-    recon, kl = [], []
+    recon, divergence = [], []
     for batch in _batches(x, batch_size):
         mean, log_var = encoder(batch, training=False)
         z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=rng)
-        recon.append(ops.convert_to_numpy(bernoulli_nll(batch, decoder(z, training=False))))
-        kl.append(ops.convert_to_numpy(gaussian_kl(mean, log_var)))
-    terms = {"reconstruction": np.concatenate(recon), "kl": np.concatenate(kl)}
+        recon.append(ops.convert_to_numpy(nll(batch, decoder(z, training=False))))
+        divergence.append(ops.convert_to_numpy(kl(mean, log_var)))
+    terms = {"reconstruction": np.concatenate(recon), "kl": np.concatenate(divergence)}
     terms["neg_elbo"] = terms["reconstruction"] + terms["kl"]
     if per_image:
         return terms
@@ -79,8 +91,7 @@ def grouped_log_mean_exp(log_w: np.ndarray, k: int) -> np.ndarray:
         raise ValueError(f"k must be a whole number in [1, {len(log_w)}], got {k!r}")
     groups = len(log_w) // k
     grouped = np.asarray(log_w[: groups * k]).reshape(groups, k, *np.shape(log_w)[1:])
-    peak = grouped.max(axis=1, keepdims=True)
-    return np.log(np.mean(np.exp(grouped - peak), axis=1)) + peak[:, 0]
+    return special.logsumexp(grouped, axis=1) - np.log(k)
 
 
 def iwae_log_weights(
@@ -91,11 +102,14 @@ def iwae_log_weights(
     batch_size: int = 50,
     chunk: int = 500,
     seed: int = 0,
+    nll: LossTerm | None = None,
 ) -> np.ndarray:
     """log p(x, z_i) − log q(z_i | x) for k samples z_i ~ q(z|x) per image: ``(k, len(x))``.
 
-    Samples are drawn ``chunk`` at a time to bound memory.
+    Samples are drawn ``chunk`` at a time to bound memory. ``nll(x, logits)`` is −log p(x | z)
+    (default: :func:`bernoulli_nll`).
     """
+    nll = nll or bernoulli_nll
     if k <= 0:
         raise ValueError(f"k must be a positive number of importance samples, got {k}")
     rng = keras.random.SeedGenerator(seed)
@@ -110,7 +124,7 @@ def iwae_log_weights(
             flat_z = ops.reshape(z, (-1, ops.shape(mean)[1]))  # (n*b, d)
             logits = decoder(flat_z, training=False)  # (n*b, 28, 28)
             targets = ops.tile(batch[None], (n, 1, 1, 1))  # (n, b, 28, 28)
-            log_px_z = -bernoulli_nll(ops.reshape(targets, ops.shape(logits)), logits)
+            log_px_z = -nll(ops.reshape(targets, ops.shape(logits)), logits)
             log_px_z = ops.reshape(log_px_z, (n, -1))  # (n, b)
             log_pz = diag_gaussian_log_prob(z, 0.0, ops.zeros_like(z))
             log_qz = diag_gaussian_log_prob(z, mean, log_var)
@@ -328,7 +342,9 @@ def train_vae(
     x_eval = x_val[:5000]
 
     def evaluate(epoch):  # -ELBO with z sampled, on (up to) 5,000 validation images
-        terms = elbo_terms(model.encoder, model.decoder, x_eval, seed=seed)
+        # this chapter's loss terms: an edit to them reaches the evaluation too
+        losses = {"nll": bernoulli_nll, "kl": gaussian_kl}
+        terms = elbo_terms(model.encoder, model.decoder, x_eval, seed=seed, **losses)
         return {f"val_{key}": value for key, value in terms.items()}
 
     settings = {  # everything that shapes the run: a change retrains
