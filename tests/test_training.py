@@ -238,8 +238,15 @@ def _files(tmp_path: Path) -> dict[str, Path]:
 
 
 def _record(tmp_path: Path, wanted: dict, finished: bool, key: str = "trained_in") -> None:
+    """A run record; a finished one keeps the size and hash of the files there now."""
+    files = _files(tmp_path)
     record = {key: "1a2b3c4d", "finished": finished, "fingerprint": wanted}
-    _files(tmp_path)["run"].write_text(json.dumps(record))
+    if finished:
+        for name in training.CHECKED_FILES:
+            if not files[name].exists():
+                files[name].write_text("[]")
+        record["files"] = {name: training.file_digest(files[name]) for name in ("weights", "log")}
+    files["run"].write_text(json.dumps(record))
 
 
 def test_run_decision_alone(tmp_path: Path) -> None:
@@ -282,3 +289,62 @@ def test_the_generated_train_vae_trains_and_logs(tmp_path: Path) -> None:
     assert [record["epoch"] for record in run.records] == [1]
     assert np.isfinite(run.records[0]["val_neg_elbo"]) and not run.reused
     assert run.weights.exists() and tuple(model.encoder.output[0].shape) == (None, 2)
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def test_a_damaged_file_of_a_finished_vae_run_retrains_and_says_why(tmp_path: Path, caplog) -> None:
+    """A truncated weights file, a same-size edit of the log, an unreadable record: each
+    retrains with its reason. Control: the undamaged run is reused."""
+    from vaegan_utils import vae
+
+    images = np.random.default_rng(0).random((240, 28, 28)).astype(np.float32)
+
+    def train() -> training.Run:
+        args = ("tiny", images[:200], images[200:], 2, (16,), 1, tmp_path)
+        return vae.train_vae(*args, batch_size=50, seed=0)[1]
+
+    first = train()
+    assert train().reused  # control: nothing damaged, nothing retrained
+    files = training.run_files(tmp_path, "tiny")
+    size = files["weights"].stat().st_size
+    _truncate(files["weights"])
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        again = train()
+    assert not again.reused and again.records[-1]["epoch"] == 1
+    assert f"tiny.weights.h5 has {size // 2:,} bytes, not the {size:,}" in caplog.text
+    assert first.weights.stat().st_size == size  # rewritten whole
+    log = files["log"].read_text()
+    files["log"].write_text(log.replace('"epoch": 1', '"epoch": 7'))  # same size, new hash
+    caplog.clear()
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        assert not train().reused
+    assert "tiny_log.json is not the file it was saved as" in caplog.text
+    _truncate(files["run"])
+    caplog.clear()
+    with caplog.at_level("INFO", logger="vaegan_utils"):
+        assert not train().reused
+    assert "tiny_run.json is not readable JSON" in caplog.text
+
+
+def test_a_damaged_gan_run_retrains_and_load_generator_refuses_it(tmp_path: Path) -> None:
+    recipe = gan.Recipe(latent_dim=8, g_width=4, d_width=4, batch_size=8, ema=0.0)
+    images = np.random.default_rng(0).random((32, 28, 28)).astype(np.float32)
+    import tensorflow as tf
+
+    def fit() -> training.Run:
+        model = recipe.build(compile=False)
+        model.compile(steps_per_execution=1)
+        batches = tf.data.Dataset.from_tensor_slices(images).batch(8).repeat()
+        return training.fit_gan(model, batches, 4, 2, tmp_path, settings=recipe.asdict())
+
+    fit()
+    gan.load_generator(tmp_path)  # control: the intact run loads
+    assert fit().reused
+    _truncate(tmp_path / "gan.weights.h5")
+    with pytest.raises(ValueError, match="cannot be loaded: gan.weights.h5 has"):
+        gan.load_generator(tmp_path)
+    assert not fit().reused
+    gan.load_generator(tmp_path)  # retrained: loads again

@@ -233,6 +233,14 @@ def load_generator(
     if not run_info.get("finished"):
         trained_in = run_info.get("trained_in")
         raise ValueError(f"run {trained_in} in {directory} did not finish; rerun it")
+    from vaegan_utils.training import broken_files, run_files
+
+    broken = broken_files(run_files(directory, name), run_info)
+    if broken:
+        raise ValueError(
+            f"the run in {directory} cannot be loaded: {broken}; rerun the notebook that "
+            "trained it (it retrains when its files fail this check)"
+        )
     recipe = Recipe.from_settings(run_info["fingerprint"]["settings"])
     model = recipe.build(
         build_generator=build_generator, build_discriminator=build_discriminator, compile=False

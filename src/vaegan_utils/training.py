@@ -270,6 +270,51 @@ def _clear(files: dict[str, Path]) -> None:
     shutil.rmtree(files["backup"], ignore_errors=True)
 
 
+#: The files of a finished run whose size and hash its record keeps (checked before reuse).
+CHECKED_FILES = ("weights", "log")
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """``{"bytes": size, "sha256": hex digest}`` of the file at ``path``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def broken_files(files: Mapping[str, Path], run_info: Mapping[str, Any]) -> str:
+    """Why the finished run's files cannot be trusted ("" when each is as its record says):
+    a missing file, another size (a truncated or interrupted copy) or another hash."""
+    recorded = run_info.get("files")
+    if not recorded:
+        return "its record keeps no size and hash of its files (written by an older version)"
+    for key in CHECKED_FILES:
+        path, expected = files[key], recorded.get(key)
+        if expected is None:
+            return f"its record keeps no size and hash of {path.name}"
+        if not path.exists():
+            return f"{path.name} is missing"
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            return (
+                f"{path.name} has {size:,} bytes, not the {expected['bytes']:,} it was saved with"
+            )
+        if file_digest(path)["sha256"] != expected["sha256"]:
+            return f"{path.name} is not the file it was saved as (another SHA-256)"
+    return ""
+
+
+def _read_record(path: Path) -> tuple[dict | None, str]:
+    """A run record and "", or None and why it cannot be read."""
+    if not path.exists():
+        return None, ""
+    try:
+        return json.loads(path.read_text()), ""
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None, f"{path.name} is not readable JSON (a truncated or damaged record)"
+
+
 def run_decision(
     files: Mapping[str, Path], wanted: Mapping[str, Any], retrain: bool = False
 ) -> tuple[str, str, dict | None]:
@@ -280,10 +325,11 @@ def run_decision(
     ``reason`` says why a fresh run is needed ("" when nothing was there to reuse);
     ``run_info`` is the stored run information for reuse and resume, else None.
     """
-    run_info = json.loads(files["run"].read_text()) if files["run"].exists() else None
-    reason = ""
+    run_info, reason = _read_record(files["run"])
     if retrain:
         reason = "retrain=True"
+    elif reason:
+        pass
     elif run_info is None and any(files[key].exists() for key in ("weights", "log", "backup")):
         reason = "no record of the settings the saved files were trained with"
     elif run_info is not None and "trained_in" not in run_info:
@@ -292,7 +338,10 @@ def run_decision(
         reason = describe_changes(run_info["fingerprint"], wanted)
     if reason or run_info is None:
         return "fresh", reason, None
-    if run_info.get("finished") and files["weights"].exists():
+    if run_info.get("finished"):
+        broken = broken_files(files, run_info)
+        if broken:
+            return "fresh", f"the finished run's files fail their check: {broken}", None
         return "reuse", "", run_info
     if files["backup"].exists():
         return "resume", "", run_info
@@ -348,7 +397,9 @@ def fit_and_save(
         callbacks=[backup, log, ProgressBar(epochs, name), *callbacks],
     )
     model.save_weights(files["weights"])
-    files["run"].write_text(json.dumps({**run_info, "finished": True}, indent=1) + "\n")
+    checked = {key: file_digest(files[key]) for key in CHECKED_FILES}
+    finished = {**run_info, "finished": True, "files": checked}
+    files["run"].write_text(json.dumps(finished, indent=1) + "\n")
     return Run(log, run_info["trained_in"], False, files["weights"])
 
 
