@@ -77,19 +77,16 @@ from vaegan_utils import (
     pipelines,
     plotting,
     reporting,
-    runtime,
+    runs,
     show,
     training,
 )
 
-runtime.configure_logging()
-runtime.set_seed(seed)
-out = runtime.output_dir(output_dir)
 lesson_steps = steps  # the lesson's full run, whatever this page trains
 if quick:
     steps, eval_every, n_eval = 400, 100, 1000
-results = reporting.Results(out / "metrics.json", quick=quick, steps=steps)
-print(runtime.run_card(seed=seed, quick=quick))
+# logging on, seeded, output directory made, run card printed; results: metrics.json
+out, results = reporting.start(output_dir, seed=seed, quick=quick, steps=steps)
 
 # %% [markdown]
 # ## The lesson's generator
@@ -116,7 +113,10 @@ recipe = gan.Recipe(  # the lesson's settings as one object
 )
 run_settings = {"seed": seed, "n_eval": n_eval, **recipe.asdict()}
 settings = {**run_settings, "eval_every": eval_every}
-lesson_files = training.run_files(Path(lesson_dir), "gan")
+
+# %%
+# the lesson's finished run if there is one with these settings, else train it here
+lesson_files = runs.run_files(Path(lesson_dir), "gan")
 lesson_info = (
     json.loads(lesson_files["run"].read_text())
     if lesson_files["run"].exists() and not quick
@@ -211,6 +211,8 @@ print(
     f"± {randoms.std(ddof=1):.2f} (s.d.), range {randoms.min():.2f} to "
     f"{randoms.max():.2f} (20 splits); this book's split (seed 0): {randoms[0]:.2f}"
 )
+
+# %% tags=["remove-cell"]
 results.add("split.ordered", ordered, "{:.1f}")
 results.add("split.random_mean", randoms.mean(), "{:.2f}")
 results.add("split.random_sd", randoms.std(ddof=1), "{:.2f}")
@@ -260,11 +262,13 @@ floor_rows = [
     if n <= len(other_half)
 ]
 show.table(floor_rows, floatfmt="{:.2f}")
+last_row = floor_rows[-1]
+
+# %% tags=["remove-cell"]
 for key, column in (("floor", "other test half"), ("train_floor", "training digits")):
     results.add(f"{key}_n_first", floor_rows[0][column], "{:.2f}")
     results.add(f"{key}_n_last", floor_rows[-1][column], "{:.2f}")
 results.add("floor_first_n", floor_rows[0]["n"], "{:,}")
-last_row = floor_rows[-1]
 results.add(
     "train_vs_test",
     "farther from the reference than the other test half (one draw each; MNIST's "
@@ -335,6 +339,8 @@ def compared(key):
 
 
 last = history[-4:]  # the last evaluations of training
+
+# %% tags=["remove-cell"]
 results.add("final", {**final, "mean": mean, "sd": sd}, glue_it=False)
 results.add("real", real, glue_it=False)
 results.add("real_train", real_train, glue_it=False)
@@ -393,18 +399,12 @@ test_below = int(np.sum(test_near.ratio < cutoff))
 table = [[below, n_copy - below], [test_below, n_copy - test_below]]
 # samples more often below?
 p_value = stats.fisher_exact(table, alternative="greater").pvalue
-results.add("copy.n", n_copy, "{:,}")
-results.add("copy.share", below / n_copy, "{:.1%}")
-results.add("copy.test_share", test_below / n_copy, "{:.1%}")
-results.add("copy.interval", f"{low:.1%} to {high:.1%}")
-results.add("copy.p_value", p_value, "{:.2g}")
 copy_verdict = (
     "more samples than test digits are near-copies: the generator reproduces some "
     "training digits"
     if p_value < 0.05
     else "not distinguishable, at this n, from digits it never saw"
 )
-results.add("copy.verdict", copy_verdict)
 worst = np.argsort(samples_near.ratio)[:8]  # the samples most like a copy
 plotting.comparison_grid(
     {
@@ -417,6 +417,14 @@ print(
     f"ratio d1/d2, median: samples {np.median(samples_near.ratio):.3f}, "
     f"test digits {np.median(test_near.ratio):.3f}"
 )
+
+# %% tags=["remove-cell"]
+results.add("copy.n", n_copy, "{:,}")
+results.add("copy.share", below / n_copy, "{:.1%}")
+results.add("copy.test_share", test_below / n_copy, "{:.1%}")
+results.add("copy.interval", f"{low:.1%} to {high:.1%}")
+results.add("copy.p_value", p_value, "{:.2g}")
+results.add("copy.verdict", copy_verdict)
 
 # %% [markdown]
 # {glue:}`copy.share` of the samples (95% interval {glue:}`copy.interval`) have a ratio below the
@@ -444,6 +452,14 @@ def column(key):
 
 
 first, last_record = history[0], history[-1]
+rho_g = stats.spearmanr(column("train_g_loss"), column("frechet")).statistic
+rho_d = stats.spearmanr(column("train_d_loss"), column("frechet")).statistic
+late = slice(len(history) // 2, None)  # the second half of the evaluations
+rho_late = stats.spearmanr(
+    column("train_g_loss")[late], column("frechet")[late]
+).statistic
+
+# %% tags=["remove-cell"]
 results.add("loss.g_first", first["train_g_loss"], "{:.2f}")
 results.add("loss.g_last", last_record["train_g_loss"], "{:.2f}")
 results.add("loss.d_first", first["train_d_loss"], "{:.2f}")
@@ -458,13 +474,7 @@ results.add(
     if np.exp(-first["train_g_loss"]) < 0.5
     else "not below 1/2",
 )
-rho_g = stats.spearmanr(column("train_g_loss"), column("frechet")).statistic
-rho_d = stats.spearmanr(column("train_d_loss"), column("frechet")).statistic
 results.add("loss.rho_g", rho_g, "{:+.2f}")
-late = slice(len(history) // 2, None)  # the second half of the evaluations
-rho_late = stats.spearmanr(
-    column("train_g_loss")[late], column("frechet")[late]
-).statistic
 results.add("loss.rho_g_late", rho_late, "{:+.2f}")
 results.add("loss.late_step", history[len(history) // 2]["step"], "{:,}")
 results.add("loss.rho_d", rho_d, "{:+.2f}")
@@ -541,6 +551,8 @@ edges = {
     "sum.d": threshold(lambda p: -2 * np.log(1 - p) + np.log(p)),  # 2(r + f) = g
     "sum.g": threshold(lambda p: -2 * np.log(p) + np.log(1 - p)),  # 2g = r + f
 }
+
+# %% tags=["remove-cell"]
 for key, value in edges.items():
     results.add(f"rule.{key}", value, "{:.2f}")
 
@@ -576,6 +588,8 @@ validation_features, _ = evaluation.features_and_probabilities(
 )  # (10000, 128)
 
 val_first, val_second = data.random_halves(validation_features, seed=0)
+
+# %% tags=["remove-cell"]
 results.add(
     "recipe.val_ordered",
     fd(validation_features[:5000], validation_features[5000:]),
@@ -647,6 +661,8 @@ for name, before, after in levers:
             }
         )
 show.table(lever_rows)
+
+# %% tags=["remove-cell"]
 results.add("recipe.levers", lever_rows, glue_it=False)
 results.add("recipe.steps", recipe["steps"], "{:,}")
 results.add("recipe.budget_share", recipe["steps"] / lesson_steps, "{:.0%}")
@@ -665,6 +681,9 @@ searched = {  # the recipe the search chose, in its terms (the lever search's ba
     for key in ("batch_size", "g_width", "d_width", "learning_rate", "balance")
 }
 ours = [row for row in averaged if row["settings"] == searched]
+# the reference code's rule on
+rule_row = next(row for row in averaged if row["settings"]["balance"])
+# %% tags=["remove-cell"]
 results.add("recipe.best", best["candidate"])
 results.add("recipe.best_frechet", "{:.2f} ± {:.2f}".format(*best["frechet"]))
 results.add("recipe.ours", ours[0]["candidate"] if ours else "a combination not run")
@@ -673,10 +692,9 @@ results.add(
     "recipe.vs_batch64",
     f"{lever_rows[-1]['Fréchet change']} ({lever_rows[-1]['verdict']})",
 )
-# the reference code's rule on
-rule_row = next(row for row in averaged if row["settings"]["balance"])
 results.add("recipe.rule_d_paused", rule_row["d_paused"][0], "{:.0%}")
 results.add("recipe.rule_g_paused", rule_row["g_paused"][0], "{:.1%}")
+
 # %% [markdown]
 # The lowest validation Fréchet distance was {glue:}`recipe.best`'s ({glue:}`recipe.best_frechet`),
 # and the search kept {glue:}`recipe.ours` (learning rate 5e-4): against batch 64 alone its
@@ -749,6 +767,8 @@ lever_table = [
     for row in levers["rows"]
 ]
 show.table(lever_table, floatfmt="{:.2f}")
+
+# %%
 fig, (ax_is, ax_fd) = plt.subplots(1, 2, figsize=(11, 3.3))
 for row in levers["rows"]:
     steps_, rows_ = zip(*[(r["step"], r) for r in row["records"][1:]], strict=True)
@@ -765,13 +785,11 @@ for ax in (ax_is, ax_fd):
     ax.legend(fontsize="x-small")
 fig.tight_layout()
 plt.show()
+
+# %%
 lesson_rows = [row for row in levers["rows"] if row["settings"] == lesson_recipe]
-results.add("levers.lesson_runs", len(lesson_rows))
-results.add("levers.floor", levers["floor_frechet"], "{:.2f}")
 targets = evaluation.quality_targets(levers["floor_frechet"], frechet_factor=2.0)
 met_by = [row for row in levers["rows"] if targets["all three"](row["final"])]
-results.add("levers.met_by", len(met_by))
-results.add("levers.runs", len(levers["rows"]))
 first_seed = [row for row in levers["rows"] if row["seed"] == 0]
 lowest = min(first_seed, key=lambda row: row["final"]["frechet"])
 base_row = next(r for r in first_seed if r["candidate"] == "base")
@@ -781,19 +799,29 @@ affordable = [
     r for r in first_seed if r["ms_per_step"] <= 1.1 * base_row["ms_per_step"]
 ]
 chosen = min(affordable, key=lambda row: row["final"]["frechet"])
-results.add("levers.chosen", chosen["candidate"])
 others = sorted(
     (r for r in affordable if r is not chosen), key=lambda r: r["final"]["frechet"]
 )
 margin = others[0]["final"]["frechet"] - chosen["final"]["frechet"] if others else 0.0
+chosen_seeds = [r for r in levers["rows"] if r["settings"] == chosen["settings"]]
+seed_gap = np.ptp([r["final"]["frechet"] for r in chosen_seeds])
+lead = base_row["final"]["frechet"] - chosen["final"]["frechet"]
+dearer = [r for r in first_seed if r not in affordable]
+best_score = max(first_seed, key=lambda row: row["final"]["score"])
+reseeded = [r for r in levers["rows"] if r["seed"] != 0]
+print(f"chosen: {chosen['candidate']} (Fréchet {chosen['final']['frechet']:.2f})")
+
+# %% tags=["remove-cell"]
+results.add("levers.lesson_runs", len(lesson_rows))
+results.add("levers.floor", levers["floor_frechet"], "{:.2f}")
+results.add("levers.met_by", len(met_by))
+results.add("levers.runs", len(levers["rows"]))
+results.add("levers.chosen", chosen["candidate"])
 results.add("levers.margin", margin, "{:.3f}")
 results.add("levers.runner_up", others[0]["candidate"] if others else "none")
 results.add("levers.draw_sd", sd["frechet"], "{:.3f}")
 sd_range = intervals.sd_interval([d["frechet"] for d in draws])
 results.add("levers.draw_sd_interval", f"{sd_range.low:.3f} to {sd_range.high:.3f}")
-chosen_seeds = [r for r in levers["rows"] if r["settings"] == chosen["settings"]]
-seed_gap = np.ptp([r["final"]["frechet"] for r in chosen_seeds])
-lead = base_row["final"]["frechet"] - chosen["final"]["frechet"]
 results.add("levers.seed_gap", seed_gap, "{:.2f}")
 results.add("levers.lead", lead, "{:.2f}")
 results.add(
@@ -814,7 +842,6 @@ results.add(
     else "more than twice that noise, though one seed each",
 )
 results.add("levers.lesson_is_chosen", chosen["settings"] == lesson_recipe)
-dearer = [r for r in first_seed if r not in affordable]
 results.add(
     "levers.dearer",
     ", ".join(
@@ -832,10 +859,8 @@ for key, row in (("best", lowest), ("base", base_row)):
         row["final"]["frechet"] / levers["floor_frechet"],
         "{:.1f}",
     )
-best_score = max(first_seed, key=lambda row: row["final"]["score"])
 results.add("levers.top_score", best_score["final"]["score"], "{:.2f}")
 results.add("levers.top_score_by", best_score["candidate"])
-reseeded = [r for r in levers["rows"] if r["seed"] != 0]
 results.add(
     "levers.reseeded",
     "; ".join(

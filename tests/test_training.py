@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from vaegan_utils import gan, runtime, training
+from vaegan_utils import gan, runs, runtime, training
 
 
 def _regression(seed: int = 0) -> tuple[keras.Model, object]:
@@ -150,12 +150,12 @@ def test_code_changes_in_a_notebook_class_retrain_but_comments_do_not(
 
 def test_code_digest_of_functions_and_modules() -> None:
 
-    assert training.code_digest(gan.generator_loss) == training.code_digest(gan.generator_loss)
-    assert training.code_digest(gan.generator_loss) != training.code_digest(gan.discriminator_loss)
-    assert len(training.code_digest(gan)) == 16
-    assert training.code_digest(gan.GAN) != training.code_digest(gan.GAN.train_step)
+    assert runs.code_digest(gan.generator_loss) == runs.code_digest(gan.generator_loss)
+    assert runs.code_digest(gan.generator_loss) != runs.code_digest(gan.discriminator_loss)
+    assert len(runs.code_digest(gan)) == 16
+    assert runs.code_digest(gan.GAN) != runs.code_digest(gan.GAN.train_step)
     with pytest.raises(ValueError, match="no source"):
-        training.code_digest(len)
+        runs.code_digest(len)
 
 
 def test_unrecorded_files_and_retrain_start_afresh(tmp_path: Path, caplog) -> None:
@@ -234,7 +234,7 @@ def test_fit_or_load_rejects_bad_epochs(tmp_path: Path) -> None:
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
-    return training.run_files(tmp_path, "reg")
+    return runs.run_files(tmp_path, "reg")
 
 
 def _record(tmp_path: Path, wanted: dict, finished: bool, key: str = "trained_in") -> None:
@@ -242,36 +242,36 @@ def _record(tmp_path: Path, wanted: dict, finished: bool, key: str = "trained_in
     files = _files(tmp_path)
     record = {key: "1a2b3c4d", "finished": finished, "fingerprint": wanted}
     if finished:
-        for name in training.CHECKED_FILES:
+        for name in runs.CHECKED_FILES:
             if not files[name].exists():
                 files[name].write_text("[]")
-        record["files"] = {name: training.file_digest(files[name]) for name in ("weights", "log")}
+        record["files"] = {name: runs.file_digest(files[name]) for name in ("weights", "log")}
     files["run"].write_text(json.dumps(record))
 
 
 def test_run_decision_alone(tmp_path: Path) -> None:
     """Each case of fit_or_load's decision, from the files in the run directory alone."""
     files = _files(tmp_path)
-    wanted = training.fingerprint({"seed": 0})
-    assert training.run_decision(files, wanted) == ("fresh", "", None)  # nothing there
+    wanted = runs.fingerprint({"seed": 0})
+    assert runs.run_decision(files, wanted) == ("fresh", "", None)  # nothing there
     files["weights"].write_text("x")
-    assert training.run_decision(files, wanted)[:2] == (
+    assert runs.run_decision(files, wanted)[:2] == (
         "fresh",
         "no record of the settings the saved files were trained with",
     )
     _record(tmp_path, wanted, finished=True)
-    action, reason, record = training.run_decision(files, wanted)
+    action, reason, record = runs.run_decision(files, wanted)
     assert (action, reason, record["trained_in"]) == ("reuse", "", "1a2b3c4d")
-    assert training.run_decision(files, wanted, retrain=True)[:2] == ("fresh", "retrain=True")
-    changed = training.fingerprint({"seed": 1})
-    assert training.run_decision(files, changed)[:2] == ("fresh", "settings changed: seed 0 → 1")
+    assert runs.run_decision(files, wanted, retrain=True)[:2] == ("fresh", "retrain=True")
+    changed = runs.fingerprint({"seed": 1})
+    assert runs.run_decision(files, changed)[:2] == ("fresh", "settings changed: seed 0 → 1")
     files["weights"].unlink()
-    assert training.run_decision(files, wanted)[0] == "fresh"  # finished, but no weights
+    assert runs.run_decision(files, wanted)[0] == "fresh"  # finished, but no weights
     files["backup"].mkdir()
     _record(tmp_path, wanted, finished=False)
-    assert training.run_decision(files, wanted)[0] == "resume"
+    assert runs.run_decision(files, wanted)[0] == "resume"
     _record(tmp_path, wanted, finished=True, key="run_id")  # written before "trained_in"
-    assert training.run_decision(files, wanted)[:2] == (
+    assert runs.run_decision(files, wanted)[:2] == (
         "fresh",
         "a record written by an older version of this package",
     )
@@ -308,7 +308,7 @@ def test_a_damaged_file_of_a_finished_vae_run_retrains_and_says_why(tmp_path: Pa
 
     first = train()
     assert train().reused  # control: nothing damaged, nothing retrained
-    files = training.run_files(tmp_path, "tiny")
+    files = runs.run_files(tmp_path, "tiny")
     size = files["weights"].stat().st_size
     _truncate(files["weights"])
     with caplog.at_level("INFO", logger="vaegan_utils"):

@@ -233,7 +233,7 @@ def load_generator(
     if not run_info.get("finished"):
         trained_in = run_info.get("trained_in")
         raise ValueError(f"run {trained_in} in {directory} did not finish; rerun it")
-    from vaegan_utils.training import broken_files, run_files
+    from vaegan_utils.runs import broken_files, run_files
 
     broken = broken_files(run_files(directory, name), run_info)
     if broken:
