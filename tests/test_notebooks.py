@@ -7,6 +7,7 @@ the notebook records in ``metrics.json`` of its output directory.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -303,7 +304,7 @@ def test_run_problems_catch_reuse_and_foreign_runs(tmp_path: Path) -> None:
 @pytest.mark.parametrize("py_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_every_notebook_follows_the_template(py_path: Path) -> None:
     """One parameters cell that starts quick, seed(s), output_dir (then retrain where models are
-    trained); the set-up cell seeds and prints the run card; the last code cell saves metrics."""
+    trained); the set-up cell calls reporting.start; the last code cell saves metrics."""
     cells = notebooks.jupytext.read(py_path).cells
     parameters = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1
@@ -318,8 +319,8 @@ def test_every_notebook_follows_the_template(py_path: Path) -> None:
     trains = any(call in c.source for c in cells for call in training_calls)
     assert ("retrain" in names[3:4]) == trains
     setup = cells[cells.index(parameters[0]) + 1].source
-    assert "runtime.set_seed(" in setup and "runtime.run_card(" in setup
-    assert "reporting.Results(" in setup
+    # one call seeds, makes the output directory, prints the run card and starts the results
+    assert re.search(r"out, results = reporting\.start\(\s*output_dir,\s*seed=", setup)
     code = [c for c in cells if c.cell_type == "code"]
     assert "results.save()" in code[-1].source
 

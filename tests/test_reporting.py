@@ -63,3 +63,14 @@ def test_glued_strings_render_without_quotes() -> None:
     finally:
         myst_nb.glue = original
     assert PlainTextFormatter()(recorded["number"]) == "7.91"
+
+
+def test_start_sets_up_a_notebook_in_one_call(tmp_path: Path, capsys) -> None:
+    out, results = reporting.start(tmp_path / "out", seed=3, quick=True, steps=10)
+    first = np.random.rand()
+    reporting.start(tmp_path / "out", seed=3, quick=True)
+    assert np.random.rand() == first  # seeded: the same draw after the same seed
+    assert out.is_dir() and results.path == out / "metrics.json"
+    assert results["quick"] is True and results["steps"] == 10
+    card = capsys.readouterr().out
+    assert "seed 3" in card and f"run {results['run_id']}" in card

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from vaegan_utils import runtime
 from vaegan_utils.runtime import run_id
 
 
@@ -103,3 +104,18 @@ class Results:
     def save(self) -> Path:
         """Write ``metrics.json``; returns its path."""
         return save_metrics(self.path, self.values)
+
+
+def start(
+    output_dir: str | os.PathLike[str], seed: int, quick: bool, **values: Any
+) -> tuple[Path, Results]:
+    """A notebook's set-up in one call: this package's log lines on, every generator seeded
+    with ``seed``, the output directory created, the run card printed. Returns the directory
+    and the notebook's :class:`Results` (``metrics.json`` there, starting with ``quick`` and
+    ``values``)."""
+    runtime.configure_logging()
+    runtime.set_seed(seed)
+    out = runtime.output_dir(output_dir)
+    results = Results(out / "metrics.json", quick=quick, **values)
+    print(runtime.run_card(seed=seed, quick=quick))
+    return out, results
