@@ -4,8 +4,10 @@ hooks and the chapters' line-length check."""
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -91,3 +93,56 @@ def test_the_line_check_sees_code_but_not_prose(tmp_path) -> None:
     ]
     path.write_text(f"# %% [markdown]\n# {long}\n\n# %%\ny = 1\n")
     assert notebooks.long_code_lines(path) == []
+
+
+def test_chapter_cells_keep_bookkeeping_hidden_and_stay_short() -> None:
+    problems = [p for path in notebooks.toc_notebooks(ROOT) for p in notebooks.cell_problems(path)]
+    assert problems == []
+
+
+def test_the_cell_check_sees_records_in_view_and_long_cells(tmp_path) -> None:
+    """Controls: a visible results.add and a 41-line cell are reported; the same record in a
+    remove-cell cell, and a 41-line function, are not."""
+    path = tmp_path / "nb.py"
+    long_cell = "\n".join(f"x{i} = {i}" for i in range(41))
+    path.write_text(f'# %%\ny = 1\nresults.add("y", y)\n\n# %%\n{long_cell}\n')
+    assert notebooks.cell_problems(path) == [
+        "nb.py cell 0: records results in view; move the results.add calls to a cell tagged "
+        "remove-cell",
+        "nb.py cell 1: 41 lines (at most 40 unless it is one definition); split it",
+    ]
+    body = "\n".join(f"    x{i} = {i}" for i in range(41))
+    path.write_text(f'# %% tags=["remove-cell"]\nresults.add("y", 1)\n\n# %%\ndef f():\n{body}\n')
+    assert notebooks.cell_problems(path) == []
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared_but_not_compiled(pyproject: str, requirements: str) -> set[str]:
+    """The dependencies pyproject.toml declares (extras included) that requirements.txt does not
+    pin as needed by this project, and the pins it marks as needed that are not declared."""
+    project = tomllib.loads(pyproject)["project"]
+    specs = [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]
+    declared = {_normal(re.split(r"[<>=!~ ;\[]", spec, maxsplit=1)[0]) for spec in specs}
+    direct, name = set(), None
+    for line in requirements.splitlines():
+        if "==" in line and not line.startswith("#"):
+            name = _normal(line.split("==")[0])
+        elif name and "vaegan-utils (pyproject.toml)" in line:
+            direct.add(name)
+    return declared ^ direct
+
+
+def test_requirements_txt_is_compiled_from_pyproject() -> None:
+    """``make requirements`` after a change of pyproject.toml's dependencies."""
+    pyproject, requirements = (ROOT / "pyproject.toml").read_text(), (ROOT / "requirements.txt")
+    assert declared_but_not_compiled(pyproject, requirements.read_text()) == set()
+
+
+def test_control_a_dependency_added_without_recompiling_is_caught() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    requirements = (ROOT / "requirements.txt").read_text()
+    added = pyproject.replace('"tqdm>=4.60",', '"tqdm>=4.60", "rich>=13",')
+    assert declared_but_not_compiled(added, requirements) == {"rich"}

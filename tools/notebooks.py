@@ -7,7 +7,8 @@ Command line (from the repository root)::
                                         # re-execute the notebook from scratch at full settings
     python -m tools.notebooks execute   # re-execute every notebook from scratch at full settings
     python -m tools.notebooks check     # report pairing drift, unclean runs, foreign run ids
-    python -m tools.notebooks lint      # report code-cell lines longer than 88 characters
+    python -m tools.notebooks lint      # report code-cell lines longer than 88 characters,
+                                        # results recorded in view, cells over 40 lines
 
 The ``.py`` file (Jupytext ``py:percent``) is the source of truth; the ``.ipynb`` beside it holds
 the outputs of one full run from scratch (its output directory emptied first, so every model is
@@ -103,6 +104,49 @@ def long_code_lines(py_path: Path, limit: int = CODE_LINE_LIMIT) -> list[str]:
                     f"{py_path.name} cell {index} line {number}: {len(line)} characters "
                     f"(at most {limit})"
                 )
+    return problems
+
+
+#: The tag that keeps a cell out of the rendered book (it still runs, and its glued values
+#: still reach the prose): the bookkeeping cells that record results.
+HIDDEN_TAG = "remove-cell"
+#: The longest code cell a reader meets, in lines; one definition (a function or class the
+#: chapter teaches) may be longer.
+CELL_LINE_LIMIT = 40
+_RECORD = re.compile(r"^\s*results\.add\(", re.M)
+
+
+def _one_definition(source: str) -> bool:
+    """Whether ``source`` is a single function or class definition (comments aside)."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return len(body) == 1 and isinstance(body[0], ast.FunctionDef | ast.ClassDef)
+
+
+def cell_problems(py_path: Path) -> list[str]:
+    """Cells a reader should not meet: a visible code cell that records results
+    (``results.add``: move it to a cell tagged ``remove-cell``), and a code cell longer than
+    ``CELL_LINE_LIMIT`` lines that is not one definition (split it)."""
+    problems = []
+    for index, cell in enumerate(jupytext.read(py_path).cells):
+        if cell.cell_type != "code":
+            continue
+        hidden = HIDDEN_TAG in cell.metadata.get("tags", [])
+        if not hidden and _RECORD.search(cell.source):
+            problems.append(
+                f"{py_path.name} cell {index}: records results in view; move the "
+                f"results.add calls to a cell tagged {HIDDEN_TAG}"
+            )
+        lines = len(cell.source.strip().splitlines())
+        if not hidden and lines > CELL_LINE_LIMIT and not _one_definition(cell.source):
+            problems.append(
+                f"{py_path.name} cell {index}: {lines} lines (at most {CELL_LINE_LIMIT} "
+                "unless it is one definition); split it"
+            )
     return problems
 
 
@@ -304,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "lint":
         long_lines = [problem for path in paths for problem in long_code_lines(path)]
         print("\n".join(long_lines) or f"every code line within {CODE_LINE_LIMIT} characters")
-        return 1 if long_lines else 0
+        cells = [problem for path in paths for problem in cell_problems(path)]
+        print("\n".join(cells) or "no results recorded in view, no overlong cells")
+        return 1 if long_lines or cells else 0
     if args.command == "sync":
         stale = []
         for path in paths:
