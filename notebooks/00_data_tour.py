@@ -47,14 +47,10 @@ face_source = "auto"  # "auto", "cache", "online" or "offline"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from vaegan_utils import data, plotting, reporting, runtime
+from vaegan_utils import data, plotting, reporting
 
-runtime.configure_logging()
-runtime.set_seed(seed)
-out = runtime.output_dir(output_dir)
-# metrics.json and the glued values
-results = reporting.Results(out / "metrics.json", quick=quick)
-print(runtime.run_card(seed=seed, quick=quick))
+# logging on, seeded, output directory made, run card printed; results: metrics.json
+out, results = reporting.start(output_dir, seed=seed, quick=quick)
 
 # %% [markdown]
 # ## MNIST
@@ -67,6 +63,8 @@ print(runtime.run_card(seed=seed, quick=quick))
 mnist = data.load_mnist(seed=seed)
 print(f"source: {mnist.source}")
 print(f"train: {mnist.x_train.shape} {mnist.x_train.dtype}, test: {mnist.x_test.shape}")
+
+# %% tags=["remove-cell"]
 results.add("mnist_source", mnist.source)
 results.add("mnist_n_train", len(mnist.x_train), "{:,}")
 results.add("mnist_n_test", len(mnist.x_test), "{:,}")
@@ -83,6 +81,8 @@ test_counts = np.bincount(mnist.y_test, minlength=10)
 print("digit:", *range(10), sep="\t")
 print("train:", *train_counts, sep="\t")
 print("test: ", *test_counts, sep="\t")
+
+# %% tags=["remove-cell"]
 results.add("mnist_train_counts", train_counts.tolist(), glue_it=False)
 results.add("mnist_test_counts", test_counts.tolist(), glue_it=False)
 results.add("mnist_ones_excess", train_counts[1] / train_counts.mean() - 1, "{:.0%}")
@@ -129,6 +129,8 @@ ink = mnist.x_train
 print(f"pixels exactly 0: {np.mean(ink == 0):.1%}")
 print(f"pixels above 0.5: {np.mean(ink > 0.5):.1%}")
 print(f"mean intensity:   {ink.mean():.4f}")
+
+# %% tags=["remove-cell"]
 results.add("mnist_mean_intensity", float(ink.mean()), glue_it=False)
 
 # %% [markdown]
@@ -142,6 +144,8 @@ results.add("mnist_mean_intensity", float(ink.mean()), glue_it=False)
 # %%
 faces = data.load_faces(size=face_size, source=face_source, n=64 if quick else None)
 print(f"source: {faces.source} ({faces.dataset}), images: {faces.images.shape}")
+
+# %% tags=["remove-cell"]
 results.add("faces_source", faces.source, f"{faces.dataset} via the {{}} source")
 results.add("faces_dataset", faces.dataset, glue_it=False)
 results.add("faces_n", len(faces.images), "{:,}")
@@ -165,18 +169,22 @@ plotting.pixel_histograms({"MNIST (train)": mnist.x_train, "LFW faces": faces.im
 plt.show()
 
 # %%
+# numbers the exercises' solutions quote (below)
+ink_per_digit = [float(mnist.x_train[mnist.y_train == d].mean()) for d in range(10)]
+first, second = (data.binarize(mnist.x_train, seed=s) for s in (seed + 1, seed + 2))
+grey = mnist.x_train
+
+# %% tags=["remove-cell"]
 results.add("faces_shape", list(faces.images.shape), glue_it=False)
 results.add("faces_min", float(faces.images.min()), glue_it=False)
 results.add("faces_max", float(faces.images.max()), glue_it=False)
-# numbers the exercises' solutions quote (below)
-ink_per_digit = [float(mnist.x_train[mnist.y_train == d].mean()) for d in range(10)]
 results.add("ex.most_ink", int(np.argmax(ink_per_digit)))
 results.add("ex.least_ink", int(np.argmin(ink_per_digit)))
 results.add("ex.ink_ratio", max(ink_per_digit) / min(ink_per_digit), "{:.1f}")
-first, second = (data.binarize(mnist.x_train, seed=s) for s in (seed + 1, seed + 2))
 results.add("ex.binarized_differ", float(np.mean(first != second)), "{:.1%}")
-grey = mnist.x_train
 results.add("ex.expected_differ", float(np.mean(2 * grey * (1 - grey))), "{:.1%}")
+
+# %%
 print(f"metrics of run {results['run_id']}: {results.save()}")
 
 # %% [markdown]

@@ -69,21 +69,16 @@ from vaegan_utils import (
     pipelines,
     plotting,
     reporting,
-    runtime,
     show,
     training,
 )
 from vaegan_utils.vae import elbo_terms
 
-runtime.configure_logging()
-runtime.set_seed(seed)
-out = runtime.output_dir(output_dir)
 n_train, n_test = (10_000, 2000) if quick else (None, None)
 if quick:
     validation_images, epochs_2d, epochs_grey = 2000, 1, 3
-# metrics.json and the glued values
-results = reporting.Results(out / "metrics.json", quick=quick)
-print(runtime.run_card(seed=seed, quick=quick))
+# logging on, seeded, output directory made, run card printed; results: metrics.json
+out, results = reporting.start(output_dir, seed=seed, quick=quick)
 
 # %% [markdown]
 # ## Data
@@ -104,6 +99,8 @@ print(
     f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}, "
     f"source: {grey.source}"
 )
+
+# %% tags=["remove-cell"]
 results.add("validation_images", validation_images, "{:,}")
 
 # %% [markdown]
@@ -364,6 +361,8 @@ ax.add_patch(
 )
 plt.show()
 terms_2d = elbo_terms(vae_2d.encoder, vae_2d.decoder, x_test, seed=seed, **losses)
+
+# %% tags=["remove-cell"]
 results.add("vae_2d.grid_share", inside, "{:.0%}")
 results.add("vae_2d.test_neg_elbo", terms_2d["neg_elbo"], "{:.1f}")
 
@@ -400,12 +399,14 @@ explorer_points = 3000
 page = explorer.latent_explorer(
     vae_2d.decoder, train_codes, y_train, reference, explorer_points
 )
-results.add("explorer_points", explorer_points, "{:,}")
 print(
     f"explorer: {vae_2d.decoder.count_params():,} decoder weights, "
     f"{len(page) / 1e3:.0f} kB of HTML"
 )
 display(HTML(page))
+
+# %% tags=["remove-cell"]
+results.add("explorer_points", explorer_points, "{:,}")
 
 # %% [markdown]
 # ### The mean code and samples from $q$
@@ -448,6 +449,8 @@ columns.update({f"sample {i}": decoded_2d[i] for i in (1, 2)})
 columns.update({f"q widened ×5, {i}": wider_2d[i] for i in (1, 2)})
 plotting.comparison_grid(columns, row_labels=[str(d) for d in y_test[widest]])
 plt.show()
+
+# %% tags=["remove-cell"]
 results.add(
     "vae_2d.widest_shift",
     float(np.abs(decoded_2d[1:] - decoded_2d[:1]).mean()),
@@ -524,16 +527,18 @@ def sample_shift(model, images):
 shifts_2d, std_2d = sample_shift(vae_2d, x_test[:shift_images])
 shifts_20d, std_20d = sample_shift(vae_grey, x_test[:shift_images])
 shift_2d, shift_20d = shifts_2d.mean(), shifts_20d.mean()
+print(
+    f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}; "
+    f"posterior std (dimensions in use): 2-D {std_2d:.2f}, 20-D {std_20d:.2f}"
+)
+
+# %% tags=["remove-cell"]
 results.add("shift_images", shift_images, "{:,}")
 for key, shifts in (("vae_2d", shifts_2d), ("grey", shifts_20d)):
     se = shifts.std(ddof=1) / np.sqrt(len(shifts))  # over the images
     results.add(f"{key}.sample_shift", shifts.mean(), f"{{:.4f}} ± {se:.4f}")
 results.add("vae_2d.posterior_std", std_2d, "{:.2f}")
 results.add("grey.posterior_std", std_20d, "{:.2f}")
-print(
-    f"mean |sample - mean| per pixel: 2-D {shift_2d:.3f}, 20-D {shift_20d:.3f}; "
-    f"posterior std (dimensions in use): 2-D {std_2d:.2f}, 20-D {std_20d:.2f}"
-)
 
 # %% [markdown]
 # Over {glue:}`shift_images` test images (one sample each; mean ± standard error over the
@@ -578,6 +583,8 @@ panels = {
 }
 plotting.training_curves({"2-D": run_2d.records, "20-D": run_grey.records}, panels)
 plt.show()
+
+# %% tags=["remove-cell"]
 for key, run in (("vae_2d", run_2d), ("grey", run_grey)):
     for term, short in (("val_reconstruction", "rec"), ("val_kl", "kl")):
         first, last = run.column(term)[[0, -1]]
@@ -603,19 +610,10 @@ show.table(
     ],
     floatfmt="{:.2f}",
 )
-for key, value in grey_terms.items():
-    results.add(f"grey.{key}", value, "{:.1f}")
-results.add("grey.entropy_floor", grey_floor, "{:.1f}")
-results.add("grey.epochs", len(run_grey.records))
-results.add("grey.train_seconds", run_grey.seconds, "{:.0f}")
 # the lab's settings study: the 20-D grey model retrained with other seeds
 study = assets.measurements("vae_settings")["rows"]
 reseeded = assets.seed_runs(study, "grey-24")
 grey_sd = intervals.sd_interval([row["final_val_neg_elbo"] for row in reseeded])
-results.add("grey.seed_sd", grey_sd.mean, "{:.2f}")
-results.add(
-    "grey.seed_sd_interval", grey_sd.mean, f"{grey_sd.low:.2f} to {grey_sd.high:.2f}"
-)
 # the study's run of this lesson's settings and seed (none in quick mode)
 same_settings = [
     row
@@ -623,6 +621,17 @@ same_settings = [
     if not row["binarized"] and not row["changes"] and row["epochs"] == epochs_grey
 ]
 same_run = (same_settings or [{"final_val_neg_elbo": float("nan")}])[0]
+
+# %% tags=["remove-cell"]
+for key, value in grey_terms.items():
+    results.add(f"grey.{key}", value, "{:.1f}")
+results.add("grey.entropy_floor", grey_floor, "{:.1f}")
+results.add("grey.epochs", len(run_grey.records))
+results.add("grey.train_seconds", run_grey.seconds, "{:.0f}")
+results.add("grey.seed_sd", grey_sd.mean, "{:.2f}")
+results.add(
+    "grey.seed_sd_interval", grey_sd.mean, f"{grey_sd.low:.2f} to {grey_sd.high:.2f}"
+)
 results.add("grey.val_neg_elbo", run_grey.column("val_neg_elbo")[-1], "{:.2f}")
 results.add("grey.study_val_neg_elbo", same_run["final_val_neg_elbo"], "{:.2f}")
 results.add("grey.seeds", len(reseeded))

@@ -77,19 +77,15 @@ from vaegan_utils import (
     pipelines,
     plotting,
     reporting,
-    runtime,
     show,
     training,
 )
 from vaegan_utils.gan import GANBase
 
-runtime.configure_logging()
-runtime.set_seed(seed)
-out = runtime.output_dir(output_dir)
 if quick:
     steps, eval_every, n_eval = 400, 100, 1000
-results = reporting.Results(out / "metrics.json", quick=quick, steps=steps)
-print(runtime.run_card(seed=seed, quick=quick))
+# logging on, seeded, output directory made, run card printed; results: metrics.json
+out, results = reporting.start(output_dir, seed=seed, quick=quick, steps=steps)
 
 # %% [markdown]
 # ## The game
@@ -133,6 +129,8 @@ print(
     f"V for a D with twice D*'s slope: {guess:.4f} (lower, as D* is the best D)"
 )
 assert abs(value - (2 * jsd - np.log(4))) < 1e-6 and guess < value
+
+# %% tags=["remove-cell"]
 results.add("theory.jsd_mu1", jsd, "{:.3f}")
 
 # %% [markdown]
@@ -164,6 +162,8 @@ for ax in (ax_jsd, ax_slope):
 fig.tight_layout()
 plt.show()
 at_one = np.searchsorted(shifts, 1.0)
+
+# %% tags=["remove-cell"]
 results.add("theory.slope_wide", slopes[1.0][at_one], "{:.2f}")
 results.add("theory.slope_thin", abs(slopes[0.05][at_one]), "{:.4f}")
 
@@ -472,15 +472,18 @@ per_seed = {
 rule_off = intervals.paired_interval(
     per_seed[("no-rule", "raw")], per_seed[("seed-rule", "raw")]
 )
-results.add("rule_off", f"{rule_off:+.1f}")
-results.add("rule_off_word", rule_off.word(above="worse", below="better"))
 # for the exercises: the rule's pauses, and what the EMA generator changed
 rule_on = next(r for r in recipe["rows"] if r["candidate"] == "seed-rule")
-results.add("ex.rule_d_paused", rule_on["d_paused"][0], "{:.0%}")
-results.add("ex.rule_g_paused", rule_on["g_paused"][0], "{:.1%}")
 ema_change = intervals.paired_interval(
     per_seed[("no-rule", "ema")], per_seed[("no-rule", "raw")]
 )
+
+
+# %% tags=["remove-cell"]
+results.add("rule_off", f"{rule_off:+.1f}")
+results.add("rule_off_word", rule_off.word(above="worse", below="better"))
+results.add("ex.rule_d_paused", rule_on["d_paused"][0], "{:.0%}")
+results.add("ex.rule_g_paused", rule_on["g_paused"][0], "{:.1%}")
 results.add("ex.ema_change", f"{ema_change:+.1f}")
 results.add(
     "ex.ema_reading",
@@ -492,7 +495,6 @@ results.add(
         "the interval does not say which way to expect",
     ),
 )
-
 
 # %% [markdown]
 # ## The yardstick
@@ -522,6 +524,8 @@ print(
     f"other test half, n = {n_eval:,}: score {real['score']:.2f}, "
     f"Fréchet {real['frechet']:.2f}, rarest digit {min(real['class_fractions']):.1%}"
 )
+
+# %% tags=["remove-cell"]
 results.add("n_eval", n_eval, "{:,}")
 
 # %% [markdown]
@@ -535,13 +539,6 @@ results.add("n_eval", n_eval, "{:,}")
 # training digits.)
 
 # %%
-results.add("gan_learning_rate", learning_rate, "{:g}")
-results.add("gan_batch_size", batch_size)
-results.add("gan_steps", steps, "{:,}")
-results.add("latent_dim", latent_dim)
-results.add(
-    "ema_full_step", int(np.ceil((10 * ema - 1) / (1 - ema))) if ema else 0, "{:,}"
-)
 model = GAN(
     generator,
     discriminator,
@@ -566,6 +563,15 @@ def evaluate(step):
     plotting.save_frame(ops.convert_to_numpy(snapshot), 8, 8, frame, scale=1)
     return scorer.score_record(gan.sample(model.ema_generator, n_eval, score_rng))
 
+
+# %% tags=["remove-cell"]
+results.add("gan_learning_rate", learning_rate, "{:g}")
+results.add("gan_batch_size", batch_size)
+results.add("gan_steps", steps, "{:,}")
+results.add("latent_dim", latent_dim)
+results.add(
+    "ema_full_step", int(np.ceil((10 * ema - 1) / (1 - ema))) if ema else 0, "{:,}"
+)
 
 # %%
 batches = pipelines.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
@@ -674,8 +680,6 @@ picks = (picks + [i for i in range(len(labels)) if i not in picks])[:3]
 anchors = snapshot_z[picks]  # (3, latent_dim): A, B, C
 for name, pick in zip("ABC", picks, strict=True):
     print(f"{name} = code {pick} of the snapshot grid, read as a {labels[pick]}")
-results.add("plane.centre_norm", np.linalg.norm(anchors.mean(axis=0)), "{:.1f}")
-results.add("plane.typical_norm", np.sqrt(latent_dim), "{:.0f}")
 
 ticks = np.linspace(-1.0, 1.0, 9)
 # (81, 2) plane positions, the top row first
@@ -695,6 +699,10 @@ for name, (x, y) in zip("ABC", explorer.TRIANGLE, strict=True):
                 bbox={"facecolor": "white", "alpha": 0.8, "pad": 1})  # fmt: skip
 ax.set(xticks=[], yticks=[], title="the plane through A, B and C")
 plt.show()
+
+# %% tags=["remove-cell"]
+results.add("plane.centre_norm", np.linalg.norm(anchors.mean(axis=0)), "{:.1f}")
+results.add("plane.typical_norm", np.sqrt(latent_dim), "{:.0f}")
 
 # %% [markdown]
 # The same square, live, in your browser (in the rendered book and on Colab): move the pointer
@@ -745,14 +753,16 @@ payload, stored = explorer.read_snippet(page)
 drawn = explorer.run_network(explorer.page_network(payload), stored["points"])
 gap = np.abs(drawn - np.asarray(stored["pixels"]))  # (10, 784)
 bound = explorer.GENERATOR_BOUND
-results.add("explorer.bound_max", bound["max"], "{:g}")
-results.add("explorer.gap_max", gap.max(), "{:.3f}")
 print(
     f"{model.ema_generator.count_params():,} generator weights in "
     f"{len(page) / 1e3:.0f} kB of HTML; the page's pixels differ from Keras's by "
     f"{gap.max():.3f} at most and {gap.mean():.4f} on average "
     f"(bound {bound['max']:g} and {bound['mean']:g})"
 )
+
+# %% tags=["remove-cell"]
+results.add("explorer.bound_max", bound["max"], "{:g}")
+results.add("explorer.gap_max", gap.max(), "{:.3f}")
 
 # %% [markdown]
 # ## Quality over training
@@ -809,6 +819,9 @@ for ax, (title, images) in zip(axes, pairs, strict=True):
 plt.show()
 
 # %%
+d_last, g_last = records[-1]["train_d_loss"], records[-1]["train_g_loss"]
+
+# %% tags=["remove-cell"]
 results.add("start", start, glue_it=False)
 results.add("real", real, glue_it=False)
 results.add("final", final, glue_it=False)
@@ -825,7 +838,6 @@ results.add("real_frechet", real["frechet"], "{:.2f}")
 results.add("gan_all_three", "is met" if met["all three"] else "is not met")
 results.add("loss.d_last", records[-1]["train_d_loss"], "{:.2f}")
 results.add("loss.g_last", records[-1]["train_g_loss"], "{:.2f}")
-d_last, g_last = records[-1]["train_d_loss"], records[-1]["train_g_loss"]
 results.add(
     "ex.rule_reading",
     "D's loss was under half of G's, in the region where the rule pauses D"
@@ -866,7 +878,10 @@ plt.show()
 # chapter's `build_generator` and `build_discriminator`, it rebuilds with them, edits included.
 
 # %%
-builders = {"build_generator": build_generator, "build_discriminator": build_discriminator}
+builders = {
+    "build_generator": build_generator,
+    "build_discriminator": build_discriminator,
+}
 loaded = gan.load_generator(out, **builders)
 gap = np.max(
     np.abs(

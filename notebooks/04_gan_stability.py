@@ -58,6 +58,7 @@ stall_grad = 0.1  # G's gradient norm below this...
 stall_evals = 2  # ...at this many evaluations in a row: the run stops, stalled
 
 # %%
+import dataclasses
 import logging
 
 import keras
@@ -77,17 +78,19 @@ from vaegan_utils import (
     training,
 )
 
-runtime.configure_logging()
-runtime.set_seed(seeds[0])  # each run reseeds with its own seed
-out = runtime.output_dir(output_dir)
 if quick:
     seeds, steps, eval_every, eval_samples = [0, 1], 50, 25, 500
     # 8 runs in CI: each run's start-up dominates
     g_width, d_width, batch_size = 8, 8, 16
-results = reporting.Results(
-    out / "metrics.json", quick=quick, seeds=seeds, steps=steps, eval_every=eval_every
+# logging, seed (each run reseeds with its own), output directory, run card
+out, results = reporting.start(
+    output_dir,
+    seed=seeds[0],
+    quick=quick,
+    seeds=seeds,
+    steps=steps,
+    eval_every=eval_every,
 )
-print(runtime.run_card(seed=seeds[0], quick=quick))
 
 # %% [markdown]
 # ## The arms
@@ -117,7 +120,15 @@ print(runtime.run_card(seed=seeds[0], quick=quick))
 # as it would anyway, and counts as stalled.
 
 # %%
-RECIPE = {"batch_norm": True, "saturating": False, "balance": False}
+RECIPE = gan.Recipe(  # chapter 3's recipe, from this page's parameters
+    latent_dim=latent_dim,
+    g_width=g_width,
+    d_width=d_width,
+    dropout=dropout,
+    learning_rate=learning_rate,
+    batch_size=batch_size,
+    ema=ema,
+)
 ARMS = {
     "recipe": {},
     "no batch norm": {"batch_norm": False},
@@ -164,24 +175,9 @@ def stalled(records):
 # %%
 def train_run(arm, seed):
     """Train one arm with one seed (or reuse the same finished run): (model, run)."""
-    switches = {**RECIPE, **ARMS[arm]}
+    recipe = dataclasses.replace(RECIPE, **ARMS[arm])  # one switch flipped
     runtime.set_seed(seed)
-    generator = gan.build_generator(
-        latent_dim, 28, width=g_width, batch_norm=switches["batch_norm"]
-    )
-    discriminator = gan.build_discriminator(
-        28, width=d_width, batch_norm=switches["batch_norm"], dropout=dropout
-    )
-    model = gan.GAN(
-        generator,
-        discriminator,
-        latent_dim,
-        balance=switches["balance"],
-        saturating=switches["saturating"],
-        ema=ema,
-        seed=seed,
-    )
-    model.compile(learning_rate=learning_rate)  # Adam, beta_1 = 0.5, both players
+    model = recipe.build(seed)  # compiled: Adam, beta_1 = 0.5, both players
     sample_seed = keras.random.SeedGenerator(seed + 1)
 
     def evaluate(step):
@@ -198,10 +194,8 @@ def train_run(arm, seed):
 
     batches = pipelines.image_batches(mnist.x_train, batch_size, seed=seed).repeat()
     settings = {  # everything that shapes the run: a change retrains
-        **switches,
-        **dict(seed=seed, batch_size=batch_size, latent_dim=latent_dim, ema=ema),
-        **dict(g_width=g_width, d_width=d_width, dropout=dropout),
-        **dict(learning_rate=learning_rate, eval_samples=eval_samples),
+        **recipe.asdict(),
+        **dict(seed=seed, eval_samples=eval_samples),
         **dict(stall_grad=stall_grad, stall_evals=stall_evals),
     }
     run = training.fit_gan(
@@ -348,6 +342,7 @@ def median_grad(arm):
     )
 
 
+# %% tags=["remove-cell"]
 def stall_reading(arm):
     """Which of ``arm``'s runs met the stall test, and where: a sentence."""
     where = []
@@ -445,8 +440,11 @@ def rebounds(arm):
     return back
 
 
-results.add("far_off", far_off, "{:.0f}")
 missing = [f"{arm}, seed {s}" for arm in ARMS for s in missed(arm)]
+back = [f"{arm}, seed {s}" for arm in ARMS for s in rebounds(arm)]
+
+# %% tags=["remove-cell"]
+results.add("far_off", far_off, "{:.0f}")
 results.add(
     "missed_reading",
     f"the stall test missed {len(missing)} run(s) that ended that far off: "
@@ -454,7 +452,6 @@ results.add(
     if missing
     else "every run that ended that far off had met the stall test",
 )
-back = [f"{arm}, seed {s}" for arm in ARMS for s in rebounds(arm)]
 results.add(
     "rebound_reading",
     f"{len(back)} run(s) fell below the threshold and later rose above it again "
@@ -506,6 +503,8 @@ results.add(
 # (f = -log(1 - p), g = -log p, p = D(G(z)))
 d_edge = optimize.brentq(lambda p: -np.log(1 - p) + np.log(p), 1e-9, 1 - 1e-9)
 g_edge = optimize.brentq(lambda p: -4 * np.log(p) + np.log(1 - p), 1e-9, 1 - 1e-9)
+
+# %% tags=["remove-cell"]
 results.add("d_edge", d_edge, "{:.2f}")
 results.add("g_edge", g_edge, "{:.2f}")
 
@@ -542,14 +541,16 @@ def pause_share(arm, who, where=slice(None)):
     return np.array([v[where].mean() for _, v in history(arm, f"train_{who}_paused")])
 
 
-results.add("rule.d_paused", float(pause_share("rule on", "d").mean()), "{:.0%}")
-results.add("rule.g_paused", float(pause_share("rule on", "g").mean()), "{:.1%}")
-results.add("rule.d_first", float(pause_share("rule on", "d", 0).mean()), "{:.0%}")
-results.add("rule.d_last", float(pause_share("rule on", "d", -1).mean()), "{:.0%}")
 d_share, g_share = (
     pause_share("rule on", "d").mean(),
     pause_share("rule on", "g").mean(),
 )
+
+# %% tags=["remove-cell"]
+results.add("rule.d_paused", float(pause_share("rule on", "d").mean()), "{:.0%}")
+results.add("rule.g_paused", float(pause_share("rule on", "g").mean()), "{:.1%}")
+results.add("rule.d_first", float(pause_share("rule on", "d", 0).mean()), "{:.0%}")
+results.add("rule.d_last", float(pause_share("rule on", "d", -1).mean()), "{:.0%}")
 results.add(
     "rule_reading",
     "it acted almost only as a brake on D"
@@ -645,11 +646,9 @@ def ratio_text(i):
     return f"{np.exp(i.mean):.3g} ({np.exp(i.low):.3g} to {np.exp(i.high):.3g})"
 
 
-rows, contrasts, words = (
-    [],
-    {},
-    {},
-)  # words: (arm, measure) -> {level: (interval, word)}
+# %%
+rows, contrasts = [], {}
+words = {}  # (arm, measure) -> {level: (interval, word)}
 for arm in ARMS:
     row = {
         "arm": arm,
@@ -669,18 +668,23 @@ for arm in ARMS:
             "verdict": word,
             "corrected": f"{word_c}: {ratio_text(ratio_c).split('(')[1][:-1]}",
         }
-        key = arm.replace(" ", "_")
-        results.add(f"{key}.ratio", float(np.exp(ratio.mean)), "{:.3g}")
-        results.add(f"{key}.interval", ratio_text(ratio).split("(")[1][:-1])
-        results.add(f"{key}.verdict", word)
-        results.add(f"{key}.verdict_corrected", word_c)
-        worse = int(np.sum(final(arm, "frechet") > final("recipe", "frechet")))
-        results.add(f"{key}.seeds_worse", worse, f"{{}} of {len(seeds)}")
-        results.add(f"{key}.rarest_vs_recipe", f"{rare[0.95][0]:+.1f}")
-        results.add(f"{key}.rarest_verdict", rare[0.95][1])
-        results.add(f"{key}.rarest_verdict_corrected", rare[corrected][1])
     rows.append(row)
 show.table(rows)
+
+# %% tags=["remove-cell"]
+for arm in ARMS_VS:
+    key = arm.replace(" ", "_")
+    fr, rare = words[arm, "Fréchet"], words[arm, "rarest digit"]
+    (ratio, word), (_, word_c) = fr[0.95], fr[corrected]
+    results.add(f"{key}.ratio", float(np.exp(ratio.mean)), "{:.3g}")
+    results.add(f"{key}.interval", ratio_text(ratio).split("(")[1][:-1])
+    results.add(f"{key}.verdict", word)
+    results.add(f"{key}.verdict_corrected", word_c)
+    worse = int(np.sum(final(arm, "frechet") > final("recipe", "frechet")))
+    results.add(f"{key}.seeds_worse", worse, f"{{}} of {len(seeds)}")
+    results.add(f"{key}.rarest_vs_recipe", f"{rare[0.95][0]:+.1f}")
+    results.add(f"{key}.rarest_verdict", rare[0.95][1])
+    results.add(f"{key}.rarest_verdict_corrected", rare[corrected][1])
 
 # %% [markdown]
 # ## Mode collapse
@@ -693,17 +697,6 @@ show.table(rows)
 # %%
 recipe_rarest = final("recipe", "min_class_fraction").mean()
 judgeable = bool(recipe_rarest >= 0.5 * real["min_class_fraction"])
-results.add("real_rarest", real["min_class_fraction"], "{:.1%}")
-results.add("recipe.rarest", float(recipe_rarest), "{:.1%}")
-results.add("collapse_judgeable", judgeable, glue_it=False)
-results.add(
-    "collapse_reading",
-    "collapse can be judged: the recipe's rarest digit reached at least half of real "
-    "digits' share, so an arm that collapsed would stand out"
-    if judgeable
-    else "collapse cannot be judged at this budget: the recipe's rarest digit stayed "
-    "below half of real digits' share",
-)
 working = [  # runs of the switched arms that still drew digits
     (arm, s)
     for arm in ARMS_VS
@@ -721,7 +714,6 @@ if working:
     )
 else:
     reading = "no run of the switched arms still drew digits"
-results.add("collapse_working_reading", reading)
 fig, axes = plt.subplots(1, len(ARMS), figsize=(2.6 * len(ARMS), 2.6), sharey=True)
 for ax, arm in zip(axes, ARMS, strict=True):
     # (seeds, 10)
@@ -736,6 +728,20 @@ axes[0].set_ylabel("% of samples (dots: seeds)")
 fig.tight_layout()
 plt.show()
 
+# %% tags=["remove-cell"]
+results.add("real_rarest", real["min_class_fraction"], "{:.1%}")
+results.add("recipe.rarest", float(recipe_rarest), "{:.1%}")
+results.add("collapse_judgeable", judgeable, glue_it=False)
+results.add(
+    "collapse_reading",
+    "collapse can be judged: the recipe's rarest digit reached at least half of real "
+    "digits' share, so an arm that collapsed would stand out"
+    if judgeable
+    else "collapse cannot be judged at this budget: the recipe's rarest digit stayed "
+    "below half of real digits' share",
+)
+results.add("collapse_working_reading", reading)
+
 # %% [markdown]
 # The recipe's rarest digit averaged {glue:}`recipe.rarest` of its samples (real digits':
 # {glue:}`real_rarest`): {glue:}`collapse_reading`. But the rarest-digit share cannot tell
@@ -744,6 +750,12 @@ plt.show()
 # runs. The runs that still drew digits say more: {glue:}`collapse_working_reading`.
 
 # %%
+directed = [
+    pair for pair, w in words.items() if w[0.95][1] != "no measurable difference"
+]
+held = [pair for pair in directed if words[pair][corrected][1] == words[pair][0.95][1]]
+
+# %% tags=["remove-cell"]
 results.add("n_runs", len(runs))
 results.add("n_seeds", len(seeds))
 results.add("steps", steps, "{:,}")
@@ -757,10 +769,6 @@ results.add("real_frechet", real["frechet"], "{:.1f}")
 results.add("recipe.frechet", float(stats.gmean(final("recipe", "frechet"))), "{:.1f}")
 results.add("n_intervals", n_intervals)
 results.add("corrected_level", corrected, "{:.2%}")
-directed = [
-    pair for pair, w in words.items() if w[0.95][1] != "no measurable difference"
-]
-held = [pair for pair in directed if words[pair][corrected][1] == words[pair][0.95][1]]
 results.add(
     "correction_reading",
     f"{len(held)} of the {len(directed)} verdicts that name a direction hold"
@@ -770,7 +778,7 @@ results.add(
     "arms",
     {
         arm: {
-            "settings": {**RECIPE, **ARMS[arm]},
+            "settings": dataclasses.replace(RECIPE, **ARMS[arm]).asdict(),
             "stalled_at": stall_steps(arm),
             "last_step": [runs[arm, s].records[-1]["step"] for s in seeds],
             **{

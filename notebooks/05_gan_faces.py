@@ -57,7 +57,7 @@ batch_size = 32
 latent_dim = 64
 g_width = 32
 d_width = 16
-dropout = 0.3  # D's, after each convolution (the reference code's; chapter 3's digits: 0)
+dropout = 0.3  # D's, after each conv (the reference code's; chapter 3's digits: 0)
 learning_rate = 2e-4
 balance = False  # the seed's balance rule: off, as in chapter 3
 ema = 0.999  # G's moving average, as in chapter 3 (0: none)
@@ -86,18 +86,14 @@ from vaegan_utils import (
     pipelines,
     plotting,
     reporting,
-    runtime,
     show,
     training,
 )
 
-runtime.configure_logging()
-runtime.set_seed(seed)
-out = runtime.output_dir(output_dir)
 if quick:
     steps, eval_every, recover_steps = 300, 100, 20
-results = reporting.Results(out / "metrics.json", quick=quick, steps=steps)
-print(runtime.run_card(seed=seed, quick=quick))
+# logging on, seeded, output directory made, run card printed; results: metrics.json
+out, results = reporting.start(output_dir, seed=seed, quick=quick, steps=steps)
 
 # %% [markdown]
 # ## The faces, and the choice of size
@@ -131,6 +127,10 @@ print(
     f"({faces.dataset}): {len(train_faces):,} to train on, {len(heldout)} held out; "
     f"augmentation {'on' if use_augmentation else 'off'}"
 )
+plotting.show_grid(train_faces[:32], 4, 8, title="training faces")
+plt.show()
+
+# %% tags=["remove-cell"]
 results.add("source", faces.source, glue_it=False)
 results.add("dataset", faces.dataset, glue_it=False)
 results.add("augmentation", use_augmentation, glue_it=False)
@@ -138,8 +138,6 @@ results.add("image_shape", list(images.shape[1:]), glue_it=False)
 results.add("faces_n", len(images), "{:,}")
 results.add("train_n", len(train_faces), "{:,}")
 results.add("heldout_n", len(heldout))
-plotting.show_grid(train_faces[:32], 4, 8, title="training faces")
-plt.show()
 
 # %% [markdown]
 # ### Augmentation
@@ -171,6 +169,8 @@ plt.show()
 versions = len(train_faces) * (
     (2 * (2 * max_shift + 1) ** 2) if use_augmentation else 1
 )
+
+# %% tags=["remove-cell"]
 results.add("aug.versions", versions, "{:,}")  # distinct arrays D can be shown
 results.add("aug.views", steps * batch_size / versions, "{:,.0f}")
 results.add("aug.views_plain", steps * batch_size / len(train_faces), "{:,.0f}")
@@ -202,7 +202,7 @@ recipe = gan.Recipe(  # chapter 3's recipe object, with this chapter's settings
     ema=ema,
     image_size=image_size,
     channels=channels,
-    # "both sides": D judges every image, real or generated, mirrored and shifted at random
+    # "both sides": D judges every image, real or fake, mirrored and shifted at random
     augmentation="both sides" if use_augmentation else "none",
     max_shift=max_shift,
 )
@@ -264,8 +264,6 @@ def evaluate(step):
 
 
 # %%
-results.add("faces_learning_rate", learning_rate, "{:g}")
-results.add("faces_ema", ema, "{:g}")
 # everything that shapes the run: a change retrains
 settings = {
     "seed": seed,
@@ -286,6 +284,10 @@ run = training.fit_gan(
     code=[gan, pipelines],
     retrain=retrain,
 )
+
+# %% tags=["remove-cell"]
+results.add("faces_learning_rate", learning_rate, "{:g}")
+results.add("faces_ema", ema, "{:g}")
 
 # %%
 # step 0, then one record every eval_every steps
@@ -381,6 +383,11 @@ show.table(
 
 # %%
 rows_by_name = {row["images"]: row for row in control_table}
+left_out = [row for row in control_table if row["images"].endswith("(left out)")]
+worst = max(left_out, key=lambda row: row["share above the line"])
+seen = [row for row in control_table if not row["images"].endswith("(left out)")]
+
+# %% tags=["remove-cell"]
 results.add("face.rows", control_table, glue_it=False)
 results.add("face.real", scored["real faces"].mean(), "{:.2f}")
 results.add("face.real_low", real_line, "{:.2f}")
@@ -397,12 +404,9 @@ for key, name in [
     results.add(
         f"face.share.{key}", rows_by_name[name]["share above the line"], "{:.0%}"
     )
-left_out = [row for row in control_table if row["images"].endswith("(left out)")]
-worst = max(left_out, key=lambda row: row["share above the line"])
 results.add("face.left_worst", worst["images"].removesuffix(" (left out)"))
 results.add("face.left_worst_share", worst["share above the line"], "{:.0%}")
 results.add("face.left_worst_auc", worst["AUC against real faces"], "{:.2f}")
-seen = [row for row in control_table if not row["images"].endswith("(left out)")]
 results.add(
     "face.min_auc", min(row["AUC against real faces"] for row in seen), "{:.2f}"
 )
@@ -465,11 +469,13 @@ def wilson(k, n):
 
 
 peak = int(np.argmax(share_above))
+n_heldout_above = int(np.sum(p_heldout > real_line))
+
+# %% tags=["remove-cell"]
 results.add("face.peak_share", share_above[peak], "{:.0%}")
 results.add("face.peak_step", all_steps[peak], "{:,}")
 results.add("face.end_share", share_above[-1], "{:.0%}")
 results.add("face.heldout", p_heldout.mean(), "{:.2f}")
-n_heldout_above = int(np.sum(p_heldout > real_line))
 results.add("face.heldout_above", f"{n_heldout_above} of {len(heldout)}")
 results.add("face.heldout_interval", wilson(n_heldout_above, len(heldout)))
 
@@ -576,6 +582,8 @@ rate_low, rate_high = face_checks.null_rate_range(n_null, copy_rate)
 held_flags = {
     n: int(np.sum(ratio_of(heldout, n) < t["threshold"])) for n, t in tests.items()
 }
+
+# %% tags=["remove-cell"]
 results.add("copy.rate", copy_rate, "{:.0%}")
 results.add("copy.rows", copy_rows, glue_it=False)
 results.add("copy.null_n", n_null)
@@ -633,6 +641,22 @@ redrawn, redraw_error = face_checks.recover(
 is_train = np.arange(len(everyone)) < len(train_faces)
 # every face in the pool, held-out ones too: each redrawing meets its own target
 pool_all = face_checks.augmented_pool(everyone, shift, mirror=use_augmentation)
+redrawn_p = face_check.probability(grey(redrawn))  # the face check on G's redrawings
+# paired by face: each held-out face against G's redrawing of it (McNemar, exact)
+face_above, redraw_above = p_heldout > real_line, redrawn_p[~is_train] > real_line
+only_face = int(np.sum(face_above & ~redraw_above))
+only_redraw = int(np.sum(redraw_above & ~face_above))
+discordant = only_face + only_redraw
+p_mcnemar = stats.binomtest(only_face, discordant).pvalue if discordant else 1.0
+best = np.argsort(redraw_error[is_train])[:6]  # the training faces G redraws best
+plotting.comparison_grid(
+    {"training face": train_faces[best], "G's closest": redrawn[best]},
+    row_labels=[f"{e:.4f}" for e in redraw_error[best]],
+    scale=1.1,
+)
+plt.show()
+
+# %% tags=["remove-cell"]
 for key, name in [("raw", "raw"), ("unit", "centred unit-norm")]:
     redrawn_ratio = ratio_of(redrawn, name, against=pool_all)
     redrawn_flags = redrawn_ratio < tests[name]["threshold"]
@@ -640,16 +664,9 @@ for key, name in [("raw", "raw"), ("unit", "centred unit-norm")]:
         k_flagged = int(redrawn_flags[part].sum())
         text = f"{k_flagged} ({wilson(k_flagged, int(part.sum()))})"
         results.add(f"copy.{key}.redrawn_{group}", text)
-redrawn_p = face_check.probability(grey(redrawn))  # the face check on G's redrawings
 for group, part in [("train", is_train), ("heldout", ~is_train)]:
     k_above = int(np.sum(redrawn_p[part] > real_line))
     results.add(f"face.redrawn_{group}", f"{k_above} of {int(part.sum())}")
-# paired by face: each held-out face against G's redrawing of it (McNemar, exact)
-face_above, redraw_above = p_heldout > real_line, redrawn_p[~is_train] > real_line
-only_face = int(np.sum(face_above & ~redraw_above))
-only_redraw = int(np.sum(redraw_above & ~face_above))
-discordant = only_face + only_redraw
-p_mcnemar = stats.binomtest(only_face, discordant).pvalue if discordant else 1.0
 results.add("face.redrawn_p", p_mcnemar, "{:.2g}")
 results.add(
     "face.redrawn_verdict",
@@ -661,13 +678,6 @@ results.add(
     if p_mcnemar >= 0.05
     else "more redrawings than faces clear the line",
 )
-best = np.argsort(redraw_error[is_train])[:6]  # the training faces G redraws best
-plotting.comparison_grid(
-    {"training face": train_faces[best], "G's closest": redrawn[best]},
-    row_labels=[f"{e:.4f}" for e in redraw_error[best]],
-    scale=1.1,
-)
-plt.show()
 
 # %% [markdown]
 # The six training faces the generator redraws most closely (mean squared error beside each).
@@ -691,28 +701,14 @@ plt.show()
 judge_z = keras.random.normal((n_judged, latent_dim), seed=seed + 2)
 samples = ops.convert_to_numpy(sampler.predict(judge_z, batch_size=256, verbose=0))
 samples = samples.reshape((n_judged, *train_faces.shape[1:]))  # as the faces
-results.add("judged_n", n_judged, "{:,}")
+sample_ratios = {}  # the samples' d1 / d2, raw and centred
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.0), sharey=True)
 for ax, (key, name) in zip(
     axes, [("raw", "raw"), ("unit", "centred unit-norm")], strict=True
 ):
     test = tests[name]
     sample_ratio = ratio_of(samples, name)
-    n_flagged = int(np.sum(sample_ratio < test["threshold"]))
-    low, high = stats.binomtest(n_flagged, n_judged).proportion_ci(
-        0.95, method="wilson"
-    )
-    results.add(f"copy.{key}.samples_flagged", n_flagged, "{:,}")
-    results.add(f"copy.{key}.interval", f"{low:.1%} to {high:.1%}")
-    results.add(f"copy.{key}.samples_median", np.median(sample_ratio), "{:.2f}")
-    results.add(
-        f"copy.{key}.verdict",
-        "more than new faces would be, even at the top of the threshold's range"
-        if low > rate_high
-        else "fewer than new faces would be, even at the foot of the threshold's range"
-        if high < rate_low
-        else "a share within the range this null can resolve",
-    )
+    sample_ratios[key] = sample_ratio
     for values, label in [
         (test["null"], "training faces (null)"),
         (ratio_of(heldout, name), "held-out faces"),
@@ -727,6 +723,25 @@ axes[0].set_ylabel("share below")
 axes[0].legend(fontsize="x-small")
 fig.tight_layout()
 plt.show()
+
+# %% tags=["remove-cell"]
+results.add("judged_n", n_judged, "{:,}")
+for key, name in [("raw", "raw"), ("unit", "centred unit-norm")]:
+    n_flagged = int(np.sum(sample_ratios[key] < tests[name]["threshold"]))
+    low, high = stats.binomtest(n_flagged, n_judged).proportion_ci(
+        0.95, method="wilson"
+    )
+    results.add(f"copy.{key}.samples_flagged", n_flagged, "{:,}")
+    results.add(f"copy.{key}.interval", f"{low:.1%} to {high:.1%}")
+    results.add(f"copy.{key}.samples_median", np.median(sample_ratios[key]), "{:.2f}")
+    results.add(
+        f"copy.{key}.verdict",
+        "more than new faces would be, even at the top of the threshold's range"
+        if low > rate_high
+        else "fewer than new faces would be, even at the foot of the threshold's range"
+        if high < rate_low
+        else "a share within the range this null can resolve",
+    )
 
 # %%
 nearest = face_checks.nearest_with_ratio(samples, pool, pool_ids)  # raw distance
@@ -873,7 +888,7 @@ for share in (0.01, 0.03, 0.10):
     )
 show.table([{**row, "mean gap": f"{row['mean gap']:+.3g}"} for row in copy_rows])
 
-# %%
+# %% tags=["remove-cell"]
 results.add("memo.rows", memo_rows, glue_it=False)
 results.add("memo.copying", copy_rows, glue_it=False)
 results.add("memo.placebo_n", placebo_n)
@@ -911,7 +926,7 @@ results.add("memo.takeaway", f"Here {d_words}; {g_words}.")
 p_values = {r["measure"]: float(r["permutation p"]) for r in memo_rows}
 results.add("memo.unit.p", p_values["the same, centred unit-norm"], "{:.2g}")
 results.add("memo.bonferroni", 0.05 / 3, "{:.3f}")
-gap_curve = run.column("d_gap")
+gap_curve = run.column("d_gap")  # D's logit gap at every evaluation
 results.add("memo.d_gap_end", float(gap_curve[-1]), "{:+.2f}")
 results.add("memo.d_gap_max", float(gap_curve.max()), "{:+.2f}")
 results.add("memo.d_gap_max_step", int(snap_steps[int(gap_curve.argmax())]), "{:,}")
@@ -956,8 +971,10 @@ plt.show()
 
 # %%
 final_scores = face_check.probability(grey(samples))
-results.add("face.samples", final_scores.mean(), "{:.2f}")
 n_above = int(np.sum(final_scores > real_line))
+
+# %% tags=["remove-cell"]
+results.add("face.samples", final_scores.mean(), "{:.2f}")
 results.add("face.samples_above", n_above / n_judged, "{:.0%}")
 results.add("face.samples_above_interval", wilson(n_above, n_judged))
 results.add("spread_samples", float(samples.std(0).mean()), "{:.3f}")
