@@ -31,8 +31,12 @@
 import subprocess
 import sys
 
-PACKAGE = "vaegan-utils @ git+https://github.com/vaegan-book/vaegan-book"
-# Colab only: install the book's package, keep Colab's TF
+# the commit of the package this notebook's outputs were executed with
+# (tools.notebooks writes it into the .ipynb)
+PACKAGE_REF = "main"
+REPOSITORY = "git+https://github.com/vaegan-book/vaegan-book"
+PACKAGE = f"vaegan-utils @ {REPOSITORY}@{PACKAGE_REF}"
+# Colab only: install the book's package at that commit, keep Colab's TF
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
 

@@ -366,3 +366,30 @@ def test_nbval_tagged_cells_reproduce(name: str) -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+@pytest.mark.parametrize("py_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_colab_installs_the_package_at_the_commit_the_outputs_ran(py_path: Path) -> None:
+    """The committed .ipynb names the commit its run executed (an ancestor of HEAD), not main."""
+    stored = notebooks.nbformat.read(py_path.with_suffix(".ipynb"), as_version=4)
+    setup = next(cell.source for cell in stored.cells if cell.cell_type == "code")
+    ref = re.search(r'^PACKAGE_REF = "([^"]*)"', setup, re.M)
+    assert ref and re.fullmatch(r"[0-9a-f]{40}", ref.group(1)), "execute it with tools.notebooks"
+    ancestor = ["git", "merge-base", "--is-ancestor", ref.group(1), "HEAD"]
+    assert subprocess.run(ancestor, cwd=ROOT, check=False).returncode == 0
+
+
+def test_pairing_reads_the_pinned_commit_as_main_and_nothing_else(tmp_path: Path) -> None:
+    """Control: the pinned commit pairs; a changed line or tag beside it does not."""
+    py = tmp_path / "nb.py"
+    py.write_text('# %%\nPACKAGE_REF = "main"\nx = 1\n\n# %% tags=["remove-cell"]\ny = 2\n')
+    stored = notebooks.jupytext.read(py)
+    notebooks.pin_package(stored, "a" * 40)
+    assert 'PACKAGE_REF = "' + "a" * 40 in stored.cells[0].source
+    notebooks.nbformat.write(stored, tmp_path / "nb.ipynb")
+    assert notebooks.pairing_problems(py) == []
+    py.write_text('# %%\nPACKAGE_REF = "main"\nx = 2\n\n# %%\ny = 2\n')
+    assert notebooks.pairing_problems(py) == [
+        "cell 0 differs between nb.py and nb.ipynb",
+        "cell 1's tags differ between nb.py and nb.ipynb",
+    ]

@@ -65,10 +65,43 @@ def toc_notebooks(root: Path) -> list[Path]:
     return [root / f"{Path(f).with_suffix('')}.py" for f in files if f.startswith("notebooks/")]
 
 
+#: The set-up cell's line naming the commit Colab installs the package from: "main" in the
+#: ``.py``, the commit of the executed run in the ``.ipynb`` (:func:`execute` writes it).
+PACKAGE_REF = re.compile(r'^PACKAGE_REF = "[^"\n]*"', re.M)
+
+
+def _unpinned(source: str) -> str:
+    return PACKAGE_REF.sub('PACKAGE_REF = "main"', source)
+
+
 def cell_sources(path: Path) -> list[tuple[str, str]]:
-    """``(cell_type, source)`` for every cell of a ``.py`` or ``.ipynb`` notebook."""
+    """``(cell_type, source)`` for every cell of a ``.py`` or ``.ipynb`` notebook (the package
+    commit the set-up cell names read as "main", so that a pinned ``.ipynb`` pairs)."""
     notebook = jupytext.read(path)
-    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+    return [(cell.cell_type, _unpinned(cell.source).strip()) for cell in notebook.cells]
+
+
+def source_commit(root: Path, py_path: Path) -> str | None:
+    """HEAD's commit when the package and ``py_path`` have no uncommitted changes there (the
+    commit a run of ``py_path`` executes), else None."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    if git("status", "--porcelain", "--", "src", str(py_path.resolve())):
+        return None
+    head = git("rev-parse", "HEAD")
+    return head if re.fullmatch(r"[0-9a-f]{40}", head) else None
+
+
+def pin_package(notebook: nbformat.NotebookNode, commit: str) -> None:
+    """Write ``commit`` into the set-up cell's ``PACKAGE_REF`` line (Colab installs from it)."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.source = PACKAGE_REF.sub(f'PACKAGE_REF = "{commit}"', cell.source)
 
 
 def pairing_problems(py_path: Path) -> list[str]:
@@ -79,9 +112,17 @@ def pairing_problems(py_path: Path) -> list[str]:
     source, stored = cell_sources(py_path), cell_sources(ipynb_path)
     if len(source) != len(stored):
         return [f"{py_path.name} has {len(source)} cells, {ipynb_path.name} has {len(stored)}"]
+    tags = [
+        [cell.metadata.get("tags", []) for cell in jupytext.read(path).cells]
+        for path in (py_path, ipynb_path)
+    ]
     return [
         f"cell {index} differs between {py_path.name} and {ipynb_path.name}"
         for index, (a, b) in enumerate(zip(source, stored, strict=True))
+        if a != b
+    ] + [
+        f"cell {index}'s tags differ between {py_path.name} and {ipynb_path.name}"
+        for index, (a, b) in enumerate(zip(*tags, strict=True))
         if a != b
     ]
 
@@ -294,13 +335,17 @@ def execute(
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     if output_path is not None:
+        commit = source_commit(repo_root(py_path.parent), py_path)
+        if commit:  # Colab installs the package this run executed
+            pin_package(executed, commit)
         nbformat.write(executed, output_path)
     return executed
 
 
 def copy_prose(py_path: Path) -> bool:
-    """Copy the Markdown cells of ``py_path`` into its ``.ipynb`` when only they changed
-    (outputs kept); False when code cells differ too (the notebook must be re-executed)."""
+    """Copy the Markdown cells and the cell tags of ``py_path`` into its ``.ipynb`` when only
+    they changed (outputs kept); False when code cells differ too (the notebook must be
+    re-executed)."""
     ipynb_path = py_path.with_suffix(".ipynb")
     if not ipynb_path.exists():
         return False
@@ -309,10 +354,20 @@ def copy_prose(py_path: Path) -> bool:
     if [c.cell_type for c in source.cells] != [c.cell_type for c in stored.cells]:
         return False
     pairs = list(zip(source.cells, stored.cells, strict=True))
-    if any(a.source.strip() != b.source.strip() for a, b in pairs if a.cell_type == "code"):
+    if any(
+        _unpinned(a.source).strip() != _unpinned(b.source).strip()
+        for a, b in pairs
+        if a.cell_type == "code"
+    ):
         return False
     for a, b in pairs:
-        b.source = a.source
+        if a.cell_type == "markdown":
+            b.source = a.source
+        tags = a.metadata.get("tags")  # e.g. remove-cell: what the book shows
+        if tags:
+            b.metadata["tags"] = tags
+        else:
+            b.metadata.pop("tags", None)
     nbformat.write(stored, ipynb_path)
     return True
 
