@@ -78,6 +78,7 @@ from vaegan_utils import (
     explorer,
     gan,
     intervals,
+    pagenet,
     pipelines,
     plotting,
     reporting,
@@ -754,9 +755,9 @@ display(HTML(page))
 
 # %%
 payload, stored = explorer.read_snippet(page)
-drawn = explorer.run_network(explorer.page_network(payload), stored["points"])
+drawn = pagenet.run_network(pagenet.page_network(payload), stored["points"])
 gap = np.abs(drawn - np.asarray(stored["pixels"]))  # (10, 784)
-bound = explorer.GENERATOR_BOUND
+bound = pagenet.GENERATOR_BOUND
 print(
     f"{model.ema_generator.count_params():,} generator weights in "
     f"{len(page) / 1e3:.0f} kB of HTML; the page's pixels differ from Keras's by "

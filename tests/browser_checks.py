@@ -165,10 +165,10 @@ MAX_WEIGHT = 400_000
 def explorer_problems(visit: PageVisit, touch_context=None) -> list[str]:
     """The page's first explorer draws what Keras drew for the reference codes stored in the page
     (the VAE's decoder: max |difference| <= 1e-2; the GAN's 8-bit generator: within
-    ``explorer.GENERATOR_BOUND``), and its image changes when the pointer moves, when an arrow key
+    ``pagenet.GENERATOR_BOUND``), and its image changes when the pointer moves, when an arrow key
     is pressed and when the plane is touched (and, for the GAN, when new codes are drawn, and back
     when the first ones are)."""
-    from vaegan_utils.explorer import GENERATOR_BOUND
+    from vaegan_utils.pagenet import GENERATOR_BOUND
 
     page, name = visit.page, visit.path.name
     roots = page.query_selector_all(".vaegan-explorer")

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from vaegan_utils import explorer, gan, vae
+from vaegan_utils import explorer, gan, pagenet, vae
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def test_the_explorer_rejects_what_it_cannot_draw() -> None:
     conv = keras.Sequential([keras.Input((2,)), keras.layers.Reshape((1, 1, 2)),
                              keras.layers.Conv2DTranspose(1, 28, padding="valid")])  # fmt: skip
     with pytest.raises(ValueError, match="cannot run in the browser"):
-        explorer.dense_stack(conv)
+        pagenet.dense_stack(conv)
 
 
 def test_frame_slider_inlines_every_frame() -> None:
@@ -123,10 +123,10 @@ def test_the_generator_network_computes_what_keras_computes(size: int) -> None:
     generator = _generator(size=size)
     z = np.random.default_rng(1).normal(size=(20, 16)).astype(np.float32)
     keras_pixels = keras.ops.convert_to_numpy(generator(z, training=False)).reshape(20, -1)
-    ops = explorer.generator_network(generator)
+    ops = pagenet.generator_network(generator)
     assert [op["op"] for op in ops] == ["dense", "reshape", "resize"] + ["conv_transpose"] * 4
     # batch norm folded, float32 throughout: equal up to rounding
-    assert np.abs(explorer.run_network(ops, z) - keras_pixels).max() < 1e-4
+    assert np.abs(pagenet.run_network(ops, z) - keras_pixels).max() < 1e-4
 
 
 def test_the_inlined_8_bit_generator_draws_what_keras_draws() -> None:
@@ -141,15 +141,15 @@ def test_the_inlined_8_bit_generator_draws_what_keras_draws() -> None:
     )
     pixels = np.asarray(reference["pixels"])
     assert (pixels < 0.1).mean() > 0.5 and (pixels > 0.9).mean() > 0.01  # as in a digit
-    difference = np.abs(explorer.run_network(explorer.page_network(payload), codes) - pixels)
-    assert difference.max() <= explorer.GENERATOR_BOUND["max"]
-    assert difference.mean() <= explorer.GENERATOR_BOUND["mean"]
+    difference = np.abs(pagenet.run_network(pagenet.page_network(payload), codes) - pixels)
+    assert difference.max() <= pagenet.GENERATOR_BOUND["max"]
+    assert difference.mean() <= pagenet.GENERATOR_BOUND["mean"]
     assert difference.max() > 1e-4  # 8-bit kernels: close, not identical
     # the control: a kernel turned upside down
-    broken = explorer.page_network(payload)
+    broken = pagenet.page_network(payload)
     broken[3]["kernel"] = broken[3]["kernel"][::-1]
-    difference = np.abs(explorer.run_network(broken, codes) - pixels)
-    assert difference.max() > explorer.GENERATOR_BOUND["max"]
+    difference = np.abs(pagenet.run_network(broken, codes) - pixels)
+    assert difference.max() > pagenet.GENERATOR_BOUND["max"]
 
 
 def test_the_committed_lesson_page_draws_what_keras_drew() -> None:
@@ -164,29 +164,29 @@ def test_the_committed_lesson_page_draws_what_keras_drew() -> None:
     ]
     assert len(pages) == 1
     payload, reference = explorer.read_snippet(pages[0])
-    drawn = explorer.run_network(explorer.page_network(payload), reference["points"])
+    drawn = pagenet.run_network(pagenet.page_network(payload), reference["points"])
     difference = np.abs(drawn - np.asarray(reference["pixels"]))
-    assert difference.max() <= explorer.GENERATOR_BOUND["max"]
-    assert difference.mean() <= explorer.GENERATOR_BOUND["mean"]
+    assert difference.max() <= pagenet.GENERATOR_BOUND["max"]
+    assert difference.mean() <= pagenet.GENERATOR_BOUND["mean"]
     positions = np.asarray(reference["positions"])  # the corners among them
     assert all(np.isclose(positions, corner).all(1).any() for corner in explorer.TRIANGLE)
     # the controls, structural mistakes: a transposed convolution's crop off by one, a
     # kernel's rows upside down
     for mistake in ("pad", "flip"):
-        broken = explorer.page_network(payload)
+        broken = pagenet.page_network(payload)
         layer = next(op for op in broken if op["op"] == "conv_transpose")
         if mistake == "pad":
             layer["pad"] += 1
         else:
             layer["kernel"] = layer["kernel"][::-1]
-        drawn = explorer.run_network(broken, reference["points"])
+        drawn = pagenet.run_network(broken, reference["points"])
         assert np.abs(drawn - np.asarray(reference["pixels"])).max() > 0.3, mistake
 
 
 def test_quantize_keeps_every_weight_within_half_a_step() -> None:
     kernel = np.random.default_rng(4).normal(size=(3, 3, 5, 7)).astype(np.float32)
     kernel[:, :, 2] = 0.0  # an output channel of zeros
-    q, scale = explorer.quantize(kernel, axis=2)
+    q, scale = pagenet.quantize(kernel, axis=2)
     assert q.dtype == np.int8 and np.abs(q).max() == 127 and scale.shape == (5,)
     error = np.abs(q * scale[None, None, :, None] - kernel)
     assert np.all(error <= scale[None, None, :, None] / 2 + 1e-7)
@@ -216,11 +216,11 @@ def test_the_generator_explorer_hides_without_javascript_and_rejects_what_it_can
     conv = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
                              keras.layers.Conv2D(1, 3, padding="same")])  # fmt: skip
     with pytest.raises(ValueError, match="cannot run in the browser"):
-        explorer.generator_network(conv)
+        pagenet.generator_network(conv)
     valid = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
                               keras.layers.Conv2DTranspose(1, 3, padding="valid")])  # fmt: skip
     with pytest.raises(ValueError, match="padding"):
-        explorer.generator_network(valid)
+        pagenet.generator_network(valid)
 
 
 def test_generator_network_folds_layers_without_bias_and_rejects_what_it_would_get_wrong() -> None:
@@ -233,7 +233,7 @@ def test_generator_network_folds_layers_without_bias_and_rejects_what_it_would_g
     x = keras.layers.BatchNormalization(scale=False)(x)
     plain = keras.Model(z, x)
     with pytest.raises(ValueError, match="sigmoid"):  # pixels outside [0, 1]
-        explorer.generator_network(plain)
+        pagenet.generator_network(plain)
     out = keras.layers.Reshape((4, 4))(
         keras.layers.Conv2DTranspose(1, 1, padding="same", activation="sigmoid")(x)
     )
@@ -241,16 +241,15 @@ def test_generator_network_folds_layers_without_bias_and_rejects_what_it_would_g
     codes = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     expected = keras.ops.convert_to_numpy(model(codes, training=False)).reshape(5, -1)
     assert (
-        np.abs(explorer.run_network(explorer.generator_network(model), codes) - expected).max()
-        < 1e-5
+        np.abs(pagenet.run_network(pagenet.generator_network(model), codes) - expected).max() < 1e-5
     )
     padded = keras.Sequential([keras.Input((4,)), keras.layers.Reshape((2, 2, 1)),
                                keras.layers.Conv2DTranspose(1, 3, 2, padding="same",
                                                             output_padding=1)])  # fmt: skip
     with pytest.raises(ValueError, match="output_padding"):
-        explorer.generator_network(padded)
+        pagenet.generator_network(padded)
     inputs = keras.Input((4,))
     branch = keras.layers.Dense(4)(inputs)
     merged = keras.layers.Add()([branch, inputs])
     with pytest.raises(ValueError, match="chain"):
-        explorer.generator_network(keras.Model(inputs, merged))
+        pagenet.generator_network(keras.Model(inputs, merged))

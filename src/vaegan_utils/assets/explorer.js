@@ -165,7 +165,7 @@ function vaeganExplorer(id) {
   });
 }
 
-/* A DCGAN generator (vaegan_utils.explorer.generator_network): a code -> size x size pixels.
+/* A DCGAN generator (vaegan_utils.pagenet.generator_network): a code -> size x size pixels.
    Kernels are 8-bit integers with one float16 scale per output channel; feature maps are
    (height, width, channels), row-major. The plane is the one through three codes A, B, C. */
 function vaeganGenerator(id) {
