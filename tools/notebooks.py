@@ -315,6 +315,8 @@ def execute(
             raise ValueError(f"{py_path.name} has no output_dir parameter to empty")
         shutil.rmtree((cwd or Path.cwd()) / directory, ignore_errors=True)
 
+    # the commit this run executes, read before it starts (None with uncommitted changes)
+    commit = source_commit(repo_root(py_path.parent), py_path) if output_path else None
     notebook = jupytext.read(py_path)
     notebook.metadata["kernelspec"] = {
         "name": KERNEL_NAME,
@@ -335,8 +337,8 @@ def execute(
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     if output_path is not None:
-        commit = source_commit(repo_root(py_path.parent), py_path)
-        if commit:  # Colab installs the package this run executed
+        if commit and commit == source_commit(repo_root(py_path.parent), py_path):
+            # unchanged during the run: Colab installs the package this run executed
             pin_package(executed, commit)
         nbformat.write(executed, output_path)
     return executed
