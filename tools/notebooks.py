@@ -97,6 +97,15 @@ def source_commit(root: Path, py_path: Path) -> str | None:
     return head if re.fullmatch(r"[0-9a-f]{40}", head) else None
 
 
+def unchanged_since(root: Path, py_path: Path, commit: str) -> bool:
+    """Whether the package and ``py_path`` in the working tree are as at ``commit``."""
+    import subprocess
+
+    paths = ["src", str(py_path.resolve())]
+    diff = ["git", "-C", str(root), "diff", "--quiet", commit, "--", *paths]
+    return subprocess.run(diff, check=False).returncode == 0
+
+
 def pin_package(notebook: nbformat.NotebookNode, commit: str) -> None:
     """Write ``commit`` into the set-up cell's ``PACKAGE_REF`` line (Colab installs from it)."""
     for cell in notebook.cells:
@@ -337,8 +346,8 @@ def execute(
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     if output_path is not None:
-        if commit and commit == source_commit(repo_root(py_path.parent), py_path):
-            # unchanged during the run: Colab installs the package this run executed
+        if commit and unchanged_since(repo_root(py_path.parent), py_path, commit):
+            # Colab installs the package this run executed
             pin_package(executed, commit)
         nbformat.write(executed, output_path)
     return executed
