@@ -393,3 +393,34 @@ def test_pairing_reads_the_pinned_commit_as_main_and_nothing_else(tmp_path: Path
         "cell 0 differs between nb.py and nb.ipynb",
         "cell 1's tags differ between nb.py and nb.ipynb",
     ]
+
+
+def test_the_pin_is_the_start_commit_while_package_and_chapter_stay_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """Controls: an uncommitted change of the package gives no commit; a later commit of
+    another file keeps the pin valid; a change of the chapter does not."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text("x = 1\n")
+    py = tmp_path / "nb.py"
+    py.write_text("y = 1\n")
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "start", "--allow-empty")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "files")
+    start = notebooks.source_commit(tmp_path, py)
+    assert start and re.fullmatch(r"[0-9a-f]{40}", start)
+    (tmp_path / "src" / "m.py").write_text("x = 2\n")
+    assert notebooks.source_commit(tmp_path, py) is None
+    assert not notebooks.unchanged_since(tmp_path, py, start)
+    (tmp_path / "src" / "m.py").write_text("x = 1\n")
+    (tmp_path / "README").write_text("later\n")
+    git("add", "README")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "readme")
+    assert notebooks.unchanged_since(tmp_path, py, start)
+    py.write_text("y = 2\n")
+    assert not notebooks.unchanged_since(tmp_path, py, start)
