@@ -626,12 +626,15 @@ results.add("ess_posterior_min", ess_posterior.min(), "{:.3f}")
 #
 # ### Reparameterised against score-function gradients
 #
-# Both estimators of $\nabla_\mu \mathcal{L}$ are unbiased; what differs is their variance. For a
-# diagonal Gaussian $q$ with mean $\mu$ and standard deviations $s$, one sample $z = \mu + s\odot\varepsilon$
-# gives
+# All three estimators of $\nabla_\mu \mathcal{L}$ below are unbiased; what differs is their
+# variance. For a diagonal Gaussian $q$ with mean $\mu$ and standard deviations $s$, one sample
+# $z = \mu + s\odot\varepsilon$ gives
 #
-# - reparameterised: $\nabla_z \log p(x, z)$ (the entropy of $q$ does not depend on $\mu$);
-# - score function: $\big(\log p(x, z) - \log q(z)\big)\,(z - \mu)/s^2$;
+# - reparameterised: $\nabla_z \log p(x, z)$, since $\partial z/\partial\mu = I$ makes
+#   $\nabla_\mu = \nabla_z$ (and the entropy of $q$ does not depend on $\mu$);
+# - score function: $\big(\log p(x, z) - \log q(z)\big)\,(z - \mu)/s^2$, since
+#   $\nabla_\mu \log q(z) = (z - \mu)/s^2$ (the extra term $-\mathbb{E}_q[\nabla_\mu \log q(z)]$,
+#   from $\log q$'s own dependence on $\mu$, is zero);
 # - score function with a baseline: $\big(\log p(x, z) - \log q(z) - b\big)\,(z - \mu)/s^2$, where
 #   $b$ is the average of $f = \log p(x, z) - \log q(z)$ over the *other* samples of a small batch
 #   of {glue:}`baseline_batch` drawn together (leave-one-out, so $b$ does not depend on this sample
@@ -806,15 +809,17 @@ theory_offset = stack(
 
 
 # %%
-def plot_ratios(ax, xs, ratios, xlabel, title):
+def plot_ratios(ax, xs, ratios, xlabel, title, formula):
     """Geometric mean over seeds of each score-function variance / the reparameterised
-    one, with ± one standard error of the mean of its log10."""
+    one, with ± one standard error of the mean of its log10, and dashed, the A = I
+    formula for the baseline's ratio at each point, `formula` (points,)."""
     for column, label in ((0, "score function"), (1, "score function, baseline")):
         logs = np.log10(ratios[:, :, column])  # (points, seeds)
         mid = logs.mean(axis=1)
         se = logs.std(axis=1, ddof=1) / np.sqrt(logs.shape[1])
         errors = [10**mid - 10 ** (mid - se), 10 ** (mid + se) - 10**mid]
         ax.errorbar(xs, 10**mid, yerr=errors, fmt="o-", capsize=3, label=label)
+    ax.plot(xs, formula, "--", color="C1", label=r"baseline, formula $c^2(1+dB/(B-1))$")
     ax.axhline(1, color="grey", linestyle=":", label="reparameterised")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, title=title)
     ax.set_xticks(xs, [f"{value:g}" for value in xs], minor=False)
@@ -826,9 +831,13 @@ def plot_ratios(ax, xs, ratios, xlabel, title):
 # %%
 fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 3.4))
 bins = np.linspace(*np.percentile(score[:, 0], [1, 99]), 60)
-left.hist(score[:, 0], bins=bins, alpha=0.5, label="score function")
-left.hist(score_baseline[:, 0], bins=bins, alpha=0.5, label="score function, baseline")
-left.hist(reparam[:, 0], bins=bins, alpha=0.8, label="reparameterised")
+# values outside the plain score function's 1st to 99th percentile are left out
+for estimate, label in (
+    (score, "score function"),
+    (score_baseline, "score function, baseline"),
+    (reparam, "reparameterised"),
+):
+    left.hist(estimate[:, 0], bins=bins, histtype="step", linewidth=1.5, label=label)
 left.axvline(exact[0], color="black", linestyle="--", label="exact")
 left.set(
     xlabel=r"single-sample estimate of $\partial\mathcal{L}/\partial\mu_1$",
@@ -843,6 +852,7 @@ plot_ratios(
     by_dim,
     "latent dimension d",
     f"D = {grad_data_dim}, c = {offset_sds:g}",
+    theory_dim["baseline_formula"][:, 0],  # the same for every seed
 )
 plot_ratios(
     right,
@@ -850,6 +860,7 @@ plot_ratios(
     by_offset,
     "offset c (posterior s.d.s)",
     f"D = {grad_data_dim}, d = {offset_dim}",
+    theory_offset["baseline_formula"][:, 0],
 )
 fig.tight_layout()
 plt.show()
@@ -869,6 +880,11 @@ for name, values, means in (("d", dims, by_dim_mean), ("c", offsets, by_offset_m
             f"{name} = {value:4g}: score-function variance 10^{np.log10(plain):.1f}, "
             f"with baseline 10^{np.log10(based):.1f} times the reparameterised one"
         )
+
+# %%
+# the c sweep: the reparameterised variance / ‖exact ∇‖², geometric means over the seeds
+for c, relative in zip(offsets, by_offset_mean[:, 2], strict=True):
+    print(f"c = {c:4g}: reparameterised variance {relative:.3g} × ‖exact ∇‖²")
 
 # %%
 # the d sweep at c = offset_sds, means over the seeds: what changes with d besides d
@@ -973,6 +989,36 @@ results.add("variance_ratio_by_offset", by_offset_mean[:, 0].tolist(), glue_it=F
 results.add("baseline_ratio_by_offset", by_offset_mean[:, 1].tolist(), glue_it=False)
 
 # %% tags=["remove-cell"]
+# the left panel: each estimator's spread, the other two's estimates outside the plain
+# score function's 1st to 99th percentile (the bins), and the baseline's tallest bin
+results.add(
+    "check_sd_detail",
+    "; ".join(
+        f"{name} {number(e[:, 0].std(ddof=1))}"
+        for name, e in (
+            ("reparameterised", reparam),
+            ("score function", score),
+            ("with the baseline", score_baseline),
+        )
+    ),
+)
+outside = sum(
+    int(np.sum((e[:, 0] < bins[0]) | (e[:, 0] > bins[-1])))
+    for e in (score_baseline, reparam)
+)
+results.add("check_outside", outside, "{:,}")
+results.add("check_others", 2 * check_samples, "{:,}")
+tallest = int(np.argmax(np.histogram(score_baseline[:, 0], bins)[0]))
+bin_low, bin_high = bins[tallest], bins[tallest + 1]
+results.add(
+    "baseline_peak",
+    f"peaks at 0, not at the exact gradient: its tallest bin, from {bin_low:.1f} to "
+    f"{bin_high:.1f}, holds 0"
+    if bin_low <= 0 <= bin_high
+    else f"peaks between {bin_low:.1f} and {bin_high:.1f}, not at 0",
+)
+
+# %% tags=["remove-cell"]
 results.add("variance_ratio_orders", span(variance_ratio))
 results.add("baseline_ratio_orders", span(baseline_ratio))
 results.add("baseline_gain_orders", span(variance_ratio / baseline_ratio))
@@ -1047,6 +1093,16 @@ results.add("exact_gap", 100 * (10**exact_gap - 1), "{:.0f} %")
 # {glue:}`check_samples` single-sample estimates differed from it by (in standard errors in
 # brackets): {glue:}`bias_detail`.
 #
+# The left panel shows these single-sample estimates as histograms. Its range is the plain score
+# function's 1st to 99th percentile: the 1 % of those estimates at either end are left out, and
+# so are the other two estimators' beyond it ({glue:}`check_outside` of their
+# {glue:}`check_others`). Their standard deviations were: {glue:}`check_sd_detail`. The histogram
+# with the baseline {glue:}`baseline_peak`. Each of its estimates is the product of two noisy
+# factors, $f - b$ and $(z_1 - \mu_1)/s_1^2$, both zero on average; where either is near 0 so is
+# the product, so the estimates pile up around 0. They are right only on average: the exact
+# gradient is their mean, which comes from how the two factors vary together and shows in the
+# unequal tails, not in the peak.
+#
 # In the $d$ sweep at $c$ = {glue:}`offset_sds`, the plain score-function estimator's variance
 # was {glue:}`variance_ratio_orders` times the reparameterised one's over the $d$ from 1 to 50.
 # The baseline cut it by a factor of {glue:}`baseline_gain_orders`, yet it stayed
@@ -1062,7 +1118,7 @@ results.add("exact_gap", 100 * (10**exact_gap - 1), "{:.0f} %")
 # Close to the posterior the baseline's ratio was only {glue:}`baseline_ratio_near` (at $c$ =
 # {glue:}`offset_min`), but the gradient is no easier to estimate there: it is small itself, and
 # even the reparameterised estimator's variance was {glue:}`reparam_relative_near` times
-# $\|\nabla_\mu \mathcal{L}\|^2$.
+# $\|\nabla_\mu \mathcal{L}\|^2$ (printed above for every $c$).
 #
 # The $d$ sweep does not change $d$ alone. With $D$ fixed, the posterior grows more correlated and
 # worse conditioned as $d$ approaches $D$ (the table above; means over the seeds). Its precision
@@ -1105,7 +1161,7 @@ results.add("exact_gap", 100 * (10**exact_gap - 1), "{:.0f} %")
 # {glue:}`baseline_formula_d50` against the measured {glue:}`baseline_ratio_d50`.
 #
 # The same term bounds the $c$ sweep from below. At $d$ = {glue:}`offset_dim` the baseline
-# formula fits from $c$ = {glue:}`offset_far_min` on ({glue:}`baseline_fit_far`), but at
+# formula (dashed in the right panel, as in the middle one) fits from $c$ = {glue:}`offset_far_min` on ({glue:}`baseline_fit_far`), but at
 # $c$ = {glue:}`offset_min` it gives {glue:}`baseline_formula_near` while the run measured
 # {glue:}`baseline_ratio_near` ({glue:}`baseline_range_near` across the seeds). The term
 # $\tfrac12\varepsilon^\top(A - I)\varepsilon$ does not shrink with $c$: its variance
