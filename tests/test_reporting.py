@@ -65,7 +65,13 @@ def test_glued_strings_render_without_quotes() -> None:
     assert PlainTextFormatter()(recorded["number"]) == "7.91"
 
 
-def test_start_sets_up_a_notebook_in_one_call(tmp_path: Path, capsys) -> None:
+def test_start_sets_up_a_notebook_in_one_call(tmp_path: Path, capsys, monkeypatch) -> None:
+    import logging
+
+    logger = logging.getLogger("vaegan_utils")  # restored afterwards: other tests log too
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
+    monkeypatch.setattr(logger, "level", logger.level)
     out, results = reporting.start(tmp_path / "out", seed=3, quick=True, steps=10)
     first = np.random.rand()
     reporting.start(tmp_path / "out", seed=3, quick=True)
