@@ -172,7 +172,7 @@ plt.show()
 plotting.pixel_histograms({"MNIST (train)": mnist.x_train, "LFW faces": faces.images})
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 # numbers the exercises' solutions quote (below)
 ink_per_digit = [float(mnist.x_train[mnist.y_train == d].mean()) for d in range(10)]
 first, second = (data.binarize(mnist.x_train, seed=s) for s in (seed + 1, seed + 2))

@@ -823,7 +823,7 @@ for ax, (title, images) in zip(axes, pairs, strict=True):
     ax.set(title=title, xticks=[], yticks=[])
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 d_last, g_last = records[-1]["train_d_loss"], records[-1]["train_g_loss"]
 
 # %% tags=["remove-cell"]

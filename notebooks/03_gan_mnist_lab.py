@@ -332,7 +332,7 @@ ax.legend(fontsize="small")
 plt.show()
 
 
-# %%
+# %% tags=["remove-cell"]
 def compared(key):
     """Generated against the other half: below, above or within 2 s.d. of the draws."""
     if mean[key] + 2 * sd[key] < real[key]:
@@ -543,7 +543,7 @@ fig.tight_layout()
 plt.show()
 
 
-# %%
+# %% tags=["remove-cell"]
 def threshold(condition):
     """D(G(z)) where the condition flips, for D certain on real images (r = 0)."""
     return optimize.brentq(condition, 1e-9, 1 - 1e-9)
@@ -586,7 +586,7 @@ for key, value in edges.items():
 # rough guide; the comparisons between candidates share it. Mean ± standard error over seeds
 # (ddof = 1):
 
-# %%
+# %% tags=["remove-cell"]
 validation_features, _ = evaluation.features_and_probabilities(
     scorer.classifier, mnist.x_train[50_000:]
 )  # (10000, 128)

@@ -580,7 +580,7 @@ for kind, imgs in {**copies, **not_copies}.items():
 show.table(copy_rows)
 
 
-# %%
+# %% tags=["remove-cell"]
 n_null = len(tests["raw"]["null"])
 rate_low, rate_high = face_checks.null_rate_range(n_null, copy_rate)
 held_flags = {
@@ -936,7 +936,8 @@ results.add("memo.d_gap_max", float(gap_curve.max()), "{:+.2f}")
 results.add("memo.d_gap_max_step", int(snap_steps[int(gap_curve.argmax())]), "{:,}")
 
 # %% [markdown]
-# $D$'s logit gap over training (training faces minus held-out faces, each face as it is):
+# $D$'s logit gap over training (training faces minus held-out faces, each face as it is),
+# recorded at every evaluation: `gap_curve = run.column("d_gap")`.
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -973,7 +974,7 @@ plt.show()
 # held-out faces the intervals are wide: "no measurable difference" means a gap smaller than the
 # interval's half-width could hide, not that there is none.
 
-# %%
+# %% tags=["remove-cell"]
 final_scores = face_check.probability(grey(samples))
 n_above = int(np.sum(final_scores > real_line))
 
