@@ -443,8 +443,8 @@ results.add(
 #   amortisation and approximation gaps together, with no unknown term beyond the quadrature's
 #   (checked above).
 # - **The bias left.** At $k$ = {glue:}`quad.k_last` the bound still sits
-#   {glue:}`quad.bias_last` nats below $\log p(x)$ (median over the images
-#   {glue:}`quad.bias_last_median`: a few images carry much of it) —
+#   {glue:}`quad.bias_last` nats below $\log p(x)$ (its median over the images,
+#   {glue:}`quad.bias_last_median`, says how evenly the images share it) —
 #   {glue:}`quad.bias_verdict`. ($\mathcal{L}_k$ itself is still a Monte Carlo estimate; only
 #   $\log p(x)$ is computed by quadrature.) The last step
 #   of the curve, from $k$ = {glue:}`quad.k_before` to {glue:}`quad.k_last`, was
@@ -1094,9 +1094,9 @@ results.add(
 #   kept at its 10 epochs; `benchmarks/vae_settings.py --schedule`), with training seeds 0 and
 #   1, each paired with the 38-epoch run of its seed (same starting weights), every run scored
 #   by $-\log p(x)$ with $k$ = 1,000 on the same 500 validation images. The 38-epoch estimate
-#   minus the longer one was {glue:}`schedule.per_seed` nats for the two seeds, on average
-#   {glue:}`schedule.gain` (95% t-interval over the {glue:}`schedule.seeds` pairs, one degree
-#   of freedom): {glue:}`schedule.reading`. Even the longer runs made far fewer updates than
+#   minus the longer one was {glue:}`schedule.per_seed` nats for the two seeds; their mean,
+#   with the 95% t-interval over the {glue:}`schedule.seeds` pairs (one degree of freedom) in
+#   brackets, was {glue:}`schedule.gain`: {glue:}`schedule.reading`. Even the longer runs made far fewer updates than
 #   the paper's. The other candidates are untested, so this page does not rank them.
 
 # %%
