@@ -110,3 +110,70 @@ def test_welch_interval_matches_the_welch_satterthwaite_formula() -> None:
     assert (same.low, same.high) == (1.0, 1.0)
     with pytest.raises(ValueError, match="at least 2"):
         intervals.welch_interval([1.0], [0.0, 1.0])
+
+
+def test_words_with_a_margin_say_equivalent_or_inconclusive() -> None:
+    """Controls: a tight interval around 0 is equivalent within the margin, a wide one is
+    inconclusive, a clear effect past the margin keeps its direction, and one that excludes 0
+    but stays inside the margin is a difference too small to matter."""
+    tight = intervals.paired_interval([0.01, -0.02, 0.015, -0.01, 0.0, 0.005, -0.005, 0.01])
+    wide = intervals.paired_interval([1.0, -1.0, 0.5, -0.6, 0.2])
+    rises = intervals.paired_interval([1.0, 1.1, 0.9, 1.2, 1.0])
+    assert tight.word(margin=0.1) == "equivalent within ±0.1"
+    assert wide.word(margin=0.1) == "inconclusive"
+    assert rises.word(margin=0.1) == "higher"
+    small = intervals.paired_interval([0.05, 0.06, 0.04, 0.05, 0.055])  # excludes 0
+    assert small.word(margin=0.1) == "differs, but within ±0.1"
+    assert small.word() == "higher"  # no margin: the direction alone
+    assert wide.word() == "no measurable difference"  # no margin declared
+    with pytest.raises(ValueError, match="margin"):
+        tight.word(margin=0.0)
+
+
+def test_equivalence_p_matches_the_ninety_percent_interval() -> None:
+    """Oracle: the TOST at 5% rejects exactly when the 90% t-interval lies inside the margin
+    (and at 2.5% exactly when the 95% interval does, as ``word`` reads it);
+    its p-value is the larger one-sided p, checked against the t distribution by hand."""
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        values = rng.normal(rng.uniform(-0.3, 0.3), 0.3, 8)
+        margin = 0.25
+        interval = intervals.paired_interval(values, level=0.9)
+        inside = -margin < interval.low and interval.high < margin
+        assert (intervals.equivalence_p(values, margin) < 0.05) == inside
+        wide = intervals.paired_interval(values, level=0.95)
+        inside_95 = -margin < wide.low and wide.high < margin
+        assert (intervals.equivalence_p(values, margin) < 0.025) == inside_95
+        assert wide.word(margin=margin).endswith(f"within ±{margin:g}") == inside_95
+    values = np.array([0.1, -0.05, 0.02, 0.04, -0.01])
+    se = values.std(ddof=1) / np.sqrt(5)
+    by_hand = max(
+        stats.t.sf((values.mean() + 0.2) / se, 4), stats.t.cdf((values.mean() - 0.2) / se, 4)
+    )
+    assert intervals.equivalence_p(values, 0.2) == pytest.approx(by_hand)
+    with pytest.raises(ValueError, match="margin"):
+        intervals.equivalence_p(values, -1.0)
+
+
+def test_detectable_effect_has_the_declared_power_by_simulation() -> None:
+    """Oracle: 40,000 simulated paired designs of 8 seeds with the returned true effect reject
+    at 5% about 80% of the time; half that effect, far less. It exceeds the normal
+    approximation (1.96 + 0.84) sd / sqrt(n), as a t-test with 7 degrees of freedom must."""
+    from scipy import stats
+
+    n, sd = 8, 1.5
+    effect = intervals.detectable_effect(n, sd)
+    assert effect > (1.959964 + 0.841621) * sd / np.sqrt(n)
+    rng = np.random.default_rng(6)
+    draws = rng.normal(effect, sd, (40_000, n))
+    p = stats.ttest_1samp(draws, 0.0, axis=1).pvalue
+    assert np.mean(p < 0.05) == pytest.approx(0.8, abs=0.01)
+    half = rng.normal(effect / 2, sd, (40_000, n))
+    assert np.mean(stats.ttest_1samp(half, 0.0, axis=1).pvalue < 0.05) < 0.4
+    assert intervals.detectable_effect(n, 0.0) == 0.0
+    # two seeds at a corrected level: one degree of freedom, a wide bracket, still solved
+    assert intervals.detectable_effect(2, 1.0, level=0.9875) > 10.0
+    with pytest.raises(ValueError, match="n must"):
+        intervals.detectable_effect(1, 1.0)
