@@ -73,19 +73,21 @@ TARGETS: dict[str, list[Target]] = {
         ("all three", lambda m, wall: m["targets_met"]["all three"], bool),
     ],
     "04_gan_stability": [
-        ("at least 5 seeds per arm", lambda m, wall: len(m["seeds"]), lambda v: v >= 5),
         (
-            "four arms, one switch apart from chapter 3's recipe",
-            lambda m, wall: sorted(m["arms"]),
-            lambda v: v == ["no batch norm", "recipe", "rule on", "saturating loss"],
+            "ring: >= 20 seeds an arm, paired",
+            lambda m, wall: (len(m["ring"]["modes_off"]), len(m["ring"]["modes_on"])),
+            lambda v: min(v) >= 20,
         ),
+    ],
+    "04_gan_stability_lab": [
+        ("at least 8 seeds per cell", lambda m, wall: len(m["seeds"]), lambda v: v >= 8),
         (
-            "every run >= 2,500 steps or stopped by the stall test (short runs, stalls)",
-            lambda m, wall: {
-                name: (sum(step < 2500 for step in arm["last_step"]), len(arm["stalled_at"]))
-                for name, arm in m["arms"].items()
-            },
-            lambda v: all(short <= stalled for short, stalled in v.values()),
+            "every run to its full budget (shortest run, budget)",
+            lambda m, wall: (
+                min(min(cell["last_steps"]) for cell in m["cells"].values()),
+                m["steps"],
+            ),
+            lambda v: v[0] == v[1],
         ),
     ],
     "05_gan_faces": [
