@@ -233,7 +233,7 @@ def build_discriminator(
 # 7x7, then stride 2 to 14x14 and 28x28, then a last one to a single channel through a sigmoid,
 # so that pixels lie in $[0, 1]$ like MNIST's ($D$ rescales its input to $[-1, 1]$). Batch norm after the dense layer and the first
 # three transposed convolutions keeps each layer's activations at a usable scale however the
-# weights drift; {doc}`04_gan_stability` shows what happens to the gradients without it.
+# weights drift; {doc}`04_gan_stability_lab` measures how often training fails without it.
 
 
 # %%
@@ -949,7 +949,8 @@ print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:
 # :class: dropdown
 # The saturating loss's gradient with respect to $D$'s logit is $D(G(z))$ itself, so it shrinks
 # once $D$ rejects the fakes: the derivative predicts a smaller gradient norm than this run's, and
-# samples that improve more slowly. {doc}`04_gan_stability` measures it over several seeds.
+# samples that improve more slowly. {doc}`04_gan_stability` draws the mechanism on a GAN of
+# two numbers.
 # :::
 
 # %%

@@ -930,8 +930,8 @@ results.add(
 # usable scale however the weights drift, which is thought to let gradients flow through G's deep
 # stack from the first steps and to keep small differences between the samples of a batch (in
 # training mode) from being lost in the first layers. DCGAN credits it with keeping G from
-# collapsing all samples to a single point — a report, not a measurement; {doc}`04_gan_stability`
-# measures what removing it does here.
+# collapsing all samples to a single point — a report, not a measurement;
+# {doc}`04_gan_stability_lab` measures what removing it does here, crossed with the learning rate.
 #
 # **Mode collapse, mechanically.** G's loss is an average of per-sample terms, each scoring one
 # fake by D's current verdict: nothing in it rewards *covering* the data. (D sees batches of fakes
