@@ -344,6 +344,8 @@ results.add(
     f"{size(near_start)[tail].min():.3g} to {size(near_start)[tail].max():.3g}",
 )
 results.add("dirac.near_start", float(size(near_start)[0]), "{:.2g}")
+r1_end = float(size(paths["simultaneous + R1"])[-1])
+results.add("dirac.r1_end", f"{r1_end:.2g}" if r1_end else "0 to machine precision")
 results.add(
     "dirac.alt_r1_modulus", float(moduli["alternating", r1_gamma].max()), "{:.3f}"
 )
@@ -371,7 +373,7 @@ results.add("dirac.lr", dirac_lr, "{:g}")
 #   real and negative (no rotation left; below $\gamma = 1/\sqrt2$ they would spiral inwards),
 #   the step's moduli fall to {glue:}`dirac.r1_modulus` at most (alternating:
 #   {glue:}`dirac.alt_r1_modulus`), and the path goes straight in:
-#   size {glue:}`dirac.end_simultaneous_R1` at the end.
+#   size {glue:}`dirac.r1_end` at the end.
 # - **The saturating loss** with simultaneous steps: {glue:}`dirac.tail_simultaneous_saturating`.
 #   Its flow only circles, so the steps' outward push is all there is: the path spirals out,
 #   into the corners where $D$ is sure and $G$'s speed vanishes.
@@ -668,6 +670,7 @@ results.add("ring.quality_change", f"{quality:+.3f}")
 for arm in ARMS:
     key = arm.replace(" ", "_")
     results.add(f"ring.{key}.modes", float(endpoint(arm).mean()), "{:.2f}")
+    results.add(f"ring.{key}.quality", float(endpoint(arm, "quality").mean()), "{:.2f}")
     results.add(f"ring.{key}.all8", exact_share(all_eight[arm], len(ring_seeds)))
     results.add(f"ring.{key}.d_paused", 100 * pause_share(arm, "d"), "{:.1f}%")
     results.add(f"ring.{key}.g_paused", 100 * pause_share(arm, "g"), "{:.1f}%")
@@ -689,7 +692,23 @@ readings = {
     ),
 }
 reading = readings.get(word, f"{word}: any effect of the rule is smaller than a mode")
+if word in ("more modes", "fewer modes") and (quality.low > 0 or quality.high < 0):
+    # the metric counts points on blobs: a change of quality is part of what it measured
+    moved = "rose" if quality.low > 0 else "fell"
+    reading += (
+        f". The share of points on any blob {moved} too ({quality:+.2f}), so the rule "
+        "changed how close $G$ came to the blobs at all, not only how many it covered"
+    )
 results.add("ring.reading", reading)
+results.add(
+    "ring.fixed_target",
+    "One reading, not tested here: while $D$ sits out, $G$ chases a target that does "
+    "not move, and a generator chasing a fixed discriminator moves all its points "
+    "towards the one place that discriminator likes best."
+    if word == "fewer modes"
+    and pause_share("rule on", "d") > pause_share("rule on", "g")
+    else "",
+)
 for name, value in {
     "modes_off": modes_off.tolist(),
     "modes_on": modes_on.tolist(),
@@ -706,9 +725,11 @@ for name, value in {
 # Rule on minus rule off, in modes covered over the last four evaluations:
 # {glue:}`ring.change`, verdict **{glue:}`ring.verdict`** (sign test p = {glue:}`ring.sign_p`):
 # {glue:}`ring.reading`. The rule paused $D$ in {glue:}`ring.rule_on.d_paused` of the steps
-# and $G$ in {glue:}`ring.rule_on.g_paused`. Runs that covered between one and seven blobs at
-# half or more of their evaluations: {glue:}`ring.rule_off.partial` without the rule,
-# {glue:}`ring.rule_on.partial` with it.
+# and $G$ in {glue:}`ring.rule_on.g_paused`. The share of points on a blob over the last four
+# evaluations was {glue:}`ring.rule_off.quality` without the rule and
+# {glue:}`ring.rule_on.quality` with it. Runs that covered between one and seven blobs at half
+# or more of their evaluations: {glue:}`ring.rule_off.partial` without the rule,
+# {glue:}`ring.rule_on.partial` with it. {glue:}`ring.fixed_target`
 #
 # **What this shows, and what it cannot.** The verdict holds for *this* pair of players, this
 # learning rate, batch size and budget, and for the rule as chapter 3 implements it (losses
