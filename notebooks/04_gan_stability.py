@@ -777,9 +777,11 @@ if directional and abs(change.high if change.mean < 0 else change.low) > modes_m
     reading += ", by more than the margin"
 if directional and (quality.low > 0 or quality.high < 0):
     moved = "rose" if quality.low > 0 else "fell"  # quality is part of what it measures
+    low, high = sorted((abs(quality.low), abs(quality.high)))
     reading += (
-        f". The share of points on any blob {moved} too ({quality:+.2f}); this "
-        "endpoint cannot tell fewer blobs covered from points that reached no blob"
+        f". The share of points on any blob {moved} too, by {abs(quality.mean):.2f} "
+        f"(95% interval {low:.2f} to {high:.2f}); this endpoint cannot tell fewer blobs "
+        "covered from points that reached no blob"
     )
 results.add("ring.reading", reading)
 results.add(
