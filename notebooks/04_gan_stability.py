@@ -780,8 +780,8 @@ if directional and (quality.low > 0 or quality.high < 0):
     low, high = sorted((abs(quality.low), abs(quality.high)))
     reading += (
         f". The share of points on any blob {moved} too, by {abs(quality.mean):.2f} "
-        f"(95% interval {low:.2f} to {high:.2f}); this endpoint cannot tell fewer blobs "
-        "covered from points that reached no blob"
+        f"(95% interval {low:.2f} to {high:.2f}); this endpoint cannot tell fewer "
+        "blobs covered from points that reached no blob"
     )
 results.add("ring.reading", reading)
 results.add(
