@@ -104,8 +104,9 @@ out, results = reporting.start(
 # %% [markdown]
 # ## How a DCGAN fails, and how we will see it
 #
-# A run can break in a few ways, each with a reading taken from $G$'s samples every
-# {glue:}`eval_every` steps:
+# A run can break in a few ways. Every {glue:}`eval_every` steps we take one reading for each:
+# $D$'s rating from the training loss averaged over those steps, the others from 1,000 fresh
+# samples of $G$.
 #
 # - **$D$ wins outright**, the lesson's vanishing gradient: $D$ rates the fakes near 0. The
 #   reading is $D$'s rating, $e^{-\text{loss}}$ from $G$'s non-saturating loss over the
@@ -117,8 +118,9 @@ out, results = reporting.start(
 # - **A run that learned and then fell apart**: chapter 3's Fréchet distance to a random half
 #   of the test set climbs back up.
 #
-# Each run is scored on the generator itself, not on an average of its weights (chapter 3
-# samples from one): the averaging window would span different distances at the two rates.
+# Chapter 3 drew its samples from a running average of $G$'s weights (the EMA). Here each run
+# is scored on $G$'s own weights: at a tenfold rate the weights move about ten times further in
+# the same steps, so one averaging window would smooth the two rates by different amounts.
 #
 # ## The design, fixed before the runs
 #
@@ -128,7 +130,8 @@ out, results = reporting.start(
 # every run. A seed fixes the data order and the random draws; with batch norm removed the
 # players have other layers, so the initial weights are not shared across that switch.
 #
-# - **The failure rule.** From step {glue:}`fail_from` on, an evaluation *fails* if $D$'s
+# - **The failure rule.** From step {glue:}`fail_from` on (earlier, even runs that go on to
+#   work still look untrained or black), an evaluation *fails* if $D$'s
 #   rating is below {glue:}`fail_rating`, the ink below {glue:}`fail_ink`, the spread below
 #   {glue:}`fail_spread`, or the Fréchet distance is above {glue:}`fail_frechet` after having
 #   been below it (a run that is merely slow never fails on distance; "never below
@@ -137,12 +140,15 @@ out, results = reporting.start(
 #   this chapter, whose working runs at chapter 3's rate had ink 0.13-0.14, spread 0.17-0.19
 #   and Fréchet distances below 36 by step 500, and whose failed runs had ink and spread near
 #   0 and distances between 250 and 400.
-# - **The map:** each cell's failure rate at the end of the budget, with an exact
-#   (Clopper-Pearson) 95% interval, and survival curves (the share of runs not yet failed).
+# - **The map:** the share of each cell's runs that failed at any evaluation up to step
+#   {glue:}`steps` ("failed (ever)"), with an exact (Clopper-Pearson) 95% interval, beside the
+#   share still failing at the end, and survival curves (the share of runs not yet failed).
 # - **One primary contrast:** removing batch norm at chapter 3's rate, on the log Fréchet
-#   distance at step {glue:}`steps`, paired by seed: a 95% t-interval, a sign test, and
-#   equivalence against $\pm${glue:}`log_margin` (a ratio of 1.25 either way). The other
-#   contrasts are secondary and read at the Bonferroni level {glue:}`secondary_level`.
+#   distance at step {glue:}`steps`, paired by seed: a 95% t-interval, a sign test, and an
+#   equivalence margin: distances within a factor of 1.25 of each other ($\pm${glue:}`log_margin`
+#   in log) count as no practical difference, and an interval wholly inside that band is called
+#   equivalent. The four secondary contrasts share the 5% error rate, 1.25% each, so each gets
+#   a {glue:}`secondary_level` interval (Bonferroni).
 
 # %%
 RECIPE = gan.Recipe(  # chapter 3's recipe, from this page's parameters
@@ -240,7 +246,8 @@ show.table(
 )
 
 # %% [markdown]
-# What each cell's first seed draws at step {glue:}`steps`:
+# What each cell's first seed draws at step {glue:}`steps` (one seed a cell, so not
+# necessarily typical of its cell; the map below counts them all):
 
 # %%
 fig, axes = plt.subplots(1, len(CELLS), figsize=(2.7 * len(CELLS), 3.0))
@@ -255,10 +262,11 @@ plt.show()
 # %% [markdown]
 # ## How runs fail
 #
-# The failure rule's four readings over training, one line per seed, one colour per cell; the
-# dotted lines are the rule's thresholds and the dashed ones real digits (as many as a run's
-# samples). $D$'s rating of the fakes is read from $G$'s non-saturating loss over each interval,
-# $e^{-\text{loss}}$, the geometric mean of $D(G(z))$.
+# The failure rule's four readings over training, one line per seed, one colour per cell
+# (greys with batch norm, reds without; darker for the higher rate); the dotted lines are the
+# rule's thresholds and the dashed ones real digits (as many as a run's samples). Look for the
+# reds: runs whose ink and spread sit near 0 (black, identical images), ratings below the
+# threshold, distances that stay near an untrained generator's or climb back up.
 
 
 # %%
@@ -347,9 +355,11 @@ def log_frechet(cell):
 
 
 # %% [markdown]
-# **Survival curves:** the share of each cell's runs that have not failed by each step (a run
-# that failed and recovered still counts as failed here; the map below also shows how many
-# runs were failing at the end).
+# **Survival curves:** the share of each cell's runs that the rule had not yet seen fail by
+# each step (a run that failed and recovered still counts as failed here; the map below also
+# shows how many runs were failing at the end). Cells that lose no run overlap at 1, and no
+# curve can drop before step {glue:}`fail_from`, the first evaluation the rule judges: a drop
+# there means the run was already broken, as the readings above show, not that it broke then.
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -371,7 +381,10 @@ plt.show()
 # ## The stability map
 #
 # Each cell's runs that ever failed, with the exact 95% interval of the failure rate, and
-# those still failing at step {glue:}`steps`:
+# those still failing at step {glue:}`steps`. With {glue:}`n_seeds` seeds the intervals are
+# wide: 0 failures in 8 runs is compatible with a failure rate of up to 37%. "Never below
+# {glue:}`fail_frechet`" counts runs whose distance the distance test could not judge; such a
+# run can still have failed on ink, spread or rating.
 
 
 # %%
@@ -421,7 +434,9 @@ show.table(
 # %% [markdown]
 # Failures compared seed by seed: for each rate, the seeds whose run failed with one setting
 # of batch norm and not with the other, and the exact two-sided binomial test on those
-# discordant seeds (McNemar's exact test; it needs at least 6 discordant seeds to reach 5%).
+# discordant seeds (McNemar's exact test; it needs at least 6 discordant seeds, all one way, to
+# reach 5%). A count of failed or not throws away how badly each run did; the contrasts below
+# use the distance itself, so they can reach a verdict where this test cannot.
 
 # %%
 rows = []
@@ -449,13 +464,20 @@ show.table(rows)
 #
 # Each contrast compares two cells seed by seed on the log Fréchet distance at step
 # {glue:}`steps`, shown as a ratio of distances: the geometric mean of the per-seed ratios,
-# with its t-interval (1: no change, above 1: the first cell's distance is larger, worse).
-# Beside it: the verdict against the declared margin, the equivalence test (TOST; below half
-# the interval's error rate exactly when the interval lies inside the margin), the smallest
-# ratio a paired t-test on these {glue:}`n_seeds` seeds would detect with 80% power if the
-# differences scatter as they did here (a figure read after the runs), and a sign test, which
-# does not assume the differences are normal. The primary contrast is read at 95%, the four
-# secondary ones at {glue:}`secondary_level` each.
+# with its t-interval (1: no change, above 1: the first cell's distance is larger, worse). The
+# primary contrast is read at 95%, the four secondary ones at {glue:}`secondary_level` each.
+# The other columns:
+#
+# - **verdict:** the interval read against the declared margin (as in the lesson).
+# - **TOST p:** the evidence that the true ratio lies within 1/1.25 to 1.25 (two one-sided
+#   tests); small means equivalent. Beside a directional verdict it is near 1, as it must be.
+# - **detectable ratio:** the smallest ratio a paired t-test on {glue:}`n_seeds` seeds would
+#   detect with 80% power if the differences scatter as these did: computed after the runs
+#   from their own scatter, so it describes these seeds, not a planned power.
+# - **sign test:** how many seeds went up and down, and its exact p, which does not assume the
+#   differences are normal (8 of 8 one way: p = 1/128). Where it and the t-interval disagree,
+#   the differences are lopsided (a few failed runs give huge ratios), and the t-interval's
+#   verdict is the more fragile of the two.
 
 
 # %%
@@ -580,22 +602,30 @@ results.add("never_close", sum(sum(v) for v in NEVER_CLOSE.values()))
 # %% [markdown]
 # Read the map and the table together:
 #
-# - **The map.** By the failure rule, {glue:}`map_reading`. Runs never below the distance
-#   threshold (slow, not failed): {glue:}`never_close` in all.
+# - **The map.** Runs that failed, without batch norm: {glue:}`cells.lr_0p0002_no_batch_norm.failed`
+#   at the low rate and {glue:}`cells.lr_0p002_no_batch_norm.failed` at the high rate; with it:
+#   {glue:}`cells.lr_0p0002_batch_norm.failed` and {glue:}`cells.lr_0p002_batch_norm.failed`.
+#   Runs whose distance never went below {glue:}`fail_frechet`: {glue:}`never_close` in all.
 # - **The primary contrast**, removing batch norm at chapter 3's rate: a Fréchet ratio of
 #   {glue:}`contrast0.ratio`, **{glue:}`contrast0.verdict`** (seeds up / down
 #   {glue:}`contrast0.seeds`, sign test p = {glue:}`contrast0.sign_p`).
 # - **Secondary.** Removing batch norm at the low rate: {glue:}`contrast1.ratio`,
 #   **{glue:}`contrast1.verdict`**. A {glue:}`rate_factor`-fold rate with batch norm:
 #   {glue:}`contrast2.ratio`, **{glue:}`contrast2.verdict`**; without:
-#   {glue:}`contrast3.ratio`, **{glue:}`contrast3.verdict`**. The interaction:
-#   {glue:}`contrast4.ratio`, **{glue:}`contrast4.verdict`**.
+#   {glue:}`contrast3.ratio`, **{glue:}`contrast3.verdict`**. At {glue:}`steps` steps a
+#   lower distance means further along, not more stable; which rate ends better at chapter 3's
+#   10,000 steps is not measured.
+# - **The interaction** is the test of the worry that motivated the crossing, that chapter 3's
+#   high rate needs batch norm most: {glue:}`contrast4.ratio`, **{glue:}`contrast4.verdict`**.
+#   A ratio above 1 would mean removing batch norm costs more at the high rate, below 1 less;
+#   read it beside the failure counts above.
 #
-# Real digits sit at {glue:}`real_frechet` on this yardstick. A verdict of "inconclusive" is
-# not "no effect": it says the interval reaches past the declared margin, and the "detectable
-# ratio" column says how large an effect such seeds would catch four times in five. Where
-# failed runs pile up near an untrained generator's distance in both cells of a contrast, the
-# ratio between them says little: a ceiling, not an equivalence.
+# Real digits sit at {glue:}`real_frechet` on this yardstick; the map's table gives each cell's
+# distance at the end against it. A verdict of "inconclusive" is not "no effect": it says the
+# interval reaches past the declared margin. Failed runs sit near an untrained generator's
+# distance (about 380), and a distance cannot climb much past that: where one cell of a
+# contrast holds failed runs, its ratio understates the harm (a floor, not an estimate), and
+# where both do, the ratio says little.
 
 # %% [markdown]
 # ## What this lab cannot show
@@ -607,10 +637,12 @@ results.add("never_close", sum(sum(v) for v in NEVER_CLOSE.values()))
 #   chapter, not tuned on them; other thresholds would count other runs as failed. A run
 #   counts as failed from its first failing evaluation, even if it recovers.
 # - **Two rates.** The map has two columns: where between them, or above chapter 3's rate,
-#   the failures begin is not measured. The lesson's step size $h$ is not Adam's learning
-#   rate, so its modulus does not predict where.
+#   the failures begin is not measured. The lesson's growth factor per step for the Dirac-GAN
+#   involves its plain step size $h$, which is not Adam's learning rate on a DCGAN, so it
+#   cannot say at which rate failures begin.
 # - **Other tricks.** The saturating loss and the balance rule are studied in the lesson, on
-#   models where their mechanisms can be seen; the reference code's dropout is not crossed here.
+#   models where their mechanisms can be seen; the dropout of the reference code (the tutorial
+#   code this book started from) is not crossed here.
 # - **One yardstick.** Chapter 3's Fréchet distance on 1,000 samples is biased upwards by an
 #   amount that adds to every distance alike (real digits at the same sample size:
 #   {glue:}`real_frechet`). An added constant pulls ratios towards 1, so these ratios
@@ -621,15 +653,18 @@ results.add("never_close", sum(sum(v) for v in NEVER_CLOSE.values()))
 # ## Summary
 #
 # - Failure is an outcome, recorded by a rule fixed in advance, and every run trains to its
-#   full budget; survival curves show when failures arrive.
-# - The stability map: {glue:}`map_reading`.
-# - Removing batch norm at chapter 3's rate: {glue:}`contrast0.verdict` (primary); at the low
-#   rate: {glue:}`contrast1.verdict`.
+#   full budget; survival curves show when the rule first saw each failure.
+# - The stability map, failed runs without batch norm: {glue:}`cells.lr_0p0002_no_batch_norm.failed`
+#   at the low rate, {glue:}`cells.lr_0p002_no_batch_norm.failed` at the high rate; with it:
+#   {glue:}`cells.lr_0p0002_batch_norm.failed` and {glue:}`cells.lr_0p002_batch_norm.failed`.
+# - Batch norm off at chapter 3's rate: {glue:}`contrast0.verdict` (primary, ratio
+#   {glue:}`contrast0.ratio`); at the low rate: {glue:}`contrast1.verdict` (ratio
+#   {glue:}`contrast1.ratio`).
 #
 # ## Exercises
 #
-# 1. Add a third rate, `learning_rates = [2e-4, 2e-3, 5e-3]` (the contrasts compare the lowest
-#    and the highest). Where do the failures begin?
+# 1. Add rates, `learning_rates = [5e-5, 2e-4, 2e-3, 5e-3]` (the contrasts compare the lowest
+#    and the highest). Without batch norm, do failures rise as the rate falls or as it rises?
 # 2. Set `steps = 2_500` and rerun. Do the survival curves keep falling after step 1,000?
 # 3. Give the recipe the reference code's dropout (`dropout=0.3` in `RECIPE`) and rerun the
 #    map. Does dropout change where the failures are?
