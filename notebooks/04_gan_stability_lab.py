@@ -137,7 +137,8 @@ out, results = reporting.start(
 #   been below it (a run that is merely slow never fails on distance; "never below
 #   {glue:}`fail_frechet`" is reported as its own outcome). A run has *failed* from its first
 #   failing evaluation, and it keeps training. The thresholds come from an earlier version of
-#   this chapter, whose working runs at chapter 3's rate had ink 0.13-0.14, spread 0.17-0.19
+#   this chapter (scored then on the averaged generator), whose working runs at chapter 3's
+#   rate had ink 0.13-0.14, spread 0.17-0.19
 #   and Fréchet distances below 36 by step 500, and whose failed runs had ink and spread near
 #   0 and distances between 250 and 400.
 # - **The map:** the share of each cell's runs that failed at any evaluation up to step
