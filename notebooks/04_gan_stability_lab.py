@@ -626,8 +626,8 @@ results.add("never_close", sum(sum(v) for v in NEVER_CLOSE.values()))
 #   {glue:}`contrast3.ratio`, **{glue:}`contrast3.verdict`** by the t-interval, with a sign
 #   test of p = {glue:}`contrast3.sign_p` (seeds up / down {glue:}`contrast3.seeds`) to read
 #   against the secondary level's 1.25%: with 8 seeds a sign test reaches that only when all 8
-#   agree. The rate contrasts compare the two rates at {glue:}`steps` steps, a tenth of chapter
-#   3's budget: they measure speed within the budget (a lower distance means further along),
+#   agree. The rate contrasts compare the two rates at {glue:}`steps` steps (chapter 3 trains
+#   for 10,000): they measure speed within the budget (a lower distance means further along),
 #   not the quality each rate reaches or its stability.
 # - **The interaction** is the test of the worry that motivated the crossing, that chapter 3's
 #   high rate needs batch norm most: {glue:}`contrast4.ratio`, **{glue:}`contrast4.verdict`**.
