@@ -736,6 +736,8 @@ print(f"quality, rule on - rule off: {quality:+.3f}")
 
 # %% tags=["remove-cell"]
 results.add("ring_n_seeds", len(ring_seeds))
+control_modes = {name: mode_stats(points)["modes"] for name, points in controls.items()}
+results.add("ring.control_modes", control_modes, glue_it=False)
 results.add("ring_n_runs", len(ARMS) * len(ring_seeds))
 results.add("ring_steps", ring_steps, "{:,}")
 results.add("ring_samples", ring_samples, "{:,}")

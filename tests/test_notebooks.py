@@ -166,6 +166,10 @@ def check_stability(metrics: dict) -> None:
     assert dirac["speed_saturating"] < 0.05 * dirac["speed_non_saturating"]
     assert len(ring["modes_off"]) == len(ring["modes_on"]) == 2
     assert all(0 <= m <= 8 for m in ring["modes_off"] + ring["modes_on"])
+    # the metric's controls: what it must count (the data, one blob) and what it must not
+    controls = ring["control_modes"]
+    assert controls["the data"] == 8 and controls["one blob only"] == 1
+    assert controls["eight blobs halfway between the centres"] == 0
     assert ring["d_paused_off"] == ring["g_paused_off"] == 0  # no rule, no pauses
     diffs = np.subtract(ring["modes_on"], ring["modes_off"])
     assert np.isclose(ring["interval"][0], diffs.mean())
