@@ -59,6 +59,9 @@ g_width = 32  # channels of the generator's last hidden layer (2x that before it
 d_width = 32  # channels of the discriminator's first convolution (2x that after it)
 dropout = 0.0  # D's dropout rate after each convolution (the reference code's: 0.3)
 learning_rate = 2e-3  # Adam's, both players
+beta_1 = 0.0  # Adam's momentum (DCGAN's: 0.5)
+beta_2 = 0.99  # Adam's memory of squared gradients (its default: 0.999)
+r1_gamma = 0.1  # strength of the R1 penalty on D (0: none; see "The train step")
 balance = False  # the reference code's balance rule (off: see "The train step")
 saturating = False  # True: G minimises log(1 - D(G(z))) (see "The losses")
 # decay of the EMA generator we sample from (0: sample from G itself)
@@ -379,6 +382,13 @@ plt.show()
 #   $s = \min(\text{ema}, (1 + t)/(10 + t))$: a short memory at first; $s$ reaches `ema` (set in
 #   the parameters cell) at step {glue:}`ema_full_step`, and from then on the memory is about
 #   $1/(1 - \text{ema})$ steps.
+# - **R1** {cite:p}`mescheder2018training` adds $\frac{\gamma}{2}\,
+#   \mathbb{E}_{x \sim p_\text{data}} \lVert \nabla_x \text{logit}\, D(x) \rVert^2$ to $D$'s
+#   loss: $D$ pays for steep slopes at the real digits, so it cannot sharpen its verdict around
+#   them without end, and $G$'s gradients stay tame (chapter 4 shows why on a one-parameter
+#   game). `r1_penalty` computes it with a second gradient tape inside the step, *lazily*: only
+#   every 8th step of $D$, weighted by 8 {cite:p}`karras2020analyzing`, which keeps most of
+#   its effect at an eighth of its cost. Here $\gamma$ = {glue:}`gan_r1_gamma`.
 #
 # `GANBase`, from the package, holds the plumbing: the two players, an Adam optimizer each, the
 # EMA generator and the logged means.
@@ -416,9 +426,11 @@ class GAN(GANBase):
             fake_logits = self.discriminator(fake, training=True)  # (batch, 1)
             d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             g_loss = generator_loss(fake_logits, self.saturating)
+            # D's objective: its loss, plus R1 when it is on
+            d_total = d_loss + self.r1_penalty(real) if self.r1_gamma else d_loss
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        d_grads = d_tape.gradient(d_loss, d_vars)
+        d_grads = d_tape.gradient(d_total, d_vars)
         g_grads = g_tape.gradient(g_loss, g_vars)
 
         # The balance rule: a side sits this step out when twice its loss is below the
@@ -466,6 +478,23 @@ class GAN(GANBase):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def r1_penalty(self, real):
+        """Lazy R1 on real digits: every ``r1_every``-th step of D,
+        ``r1_every`` x gamma/2 x mean ||grad_x D(x)||², else 0."""
+        import tensorflow as tf
+
+        def penalty():
+            with tf.GradientTape() as tape:
+                tape.watch(real)
+                total = ops.sum(self.discriminator(real, training=True))
+            grads = tape.gradient(total, real)  # (batch, 28, 28)
+            grads = ops.reshape(grads, (ops.shape(grads)[0], -1))  # (batch, 784)
+            squared = ops.sum(ops.square(grads), axis=1)  # (batch,)
+            return self.r1_every * 0.5 * self.r1_gamma * ops.mean(squared)
+
+        due = self.d_optimizer.iterations % self.r1_every == 0
+        return tf.cond(due, penalty, lambda: tf.constant(0.0))
 
 
 # %%
@@ -536,7 +565,8 @@ results.add("n_eval", n_eval, "{:,}")
 # %% [markdown]
 # ## Training
 #
-# Adam with its momentum $\beta_1$ lowered from 0.9 to 0.5 for both players, learning rate {glue:}`gan_learning_rate`, batches
+# Adam for both players with no momentum ($\beta_1 = 0$) and a short memory of squared
+# gradients ($\beta_2 = 0.99$), as R1's authors train theirs; learning rate {glue:}`gan_learning_rate`, batches
 # of {glue:}`gan_batch_size` training digits, {glue:}`gan_steps` steps (the lab shows how these
 # settings were chosen). Every `eval_every` steps we score {glue:}`n_eval` fresh samples of the EMA generator and save a
 # snapshot of a fixed grid of 64 codes, so the snapshots show the *same* $z$ maturing. (The
@@ -551,9 +581,10 @@ model = GAN(
     balance=balance,
     saturating=saturating,
     ema=ema,
+    r1_gamma=r1_gamma,
     seed=seed,
 )
-model.compile(learning_rate=learning_rate)  # Adam with beta_1 = 0.5 for both players
+model.compile(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
 fixed_z = keras.random.normal((64, latent_dim), seed=seed)
 frames_dir = out / "frames"
 score_rng = keras.random.SeedGenerator(seed + 1)
@@ -571,6 +602,7 @@ def evaluate(step):
 
 # %% tags=["remove-cell"]
 results.add("gan_learning_rate", learning_rate, "{:g}")
+results.add("gan_r1_gamma", r1_gamma, "{:g}")
 results.add("gan_batch_size", batch_size)
 results.add("gan_steps", steps, "{:,}")
 results.add("latent_dim", latent_dim)
@@ -590,6 +622,9 @@ recipe = gan.Recipe(  # this chapter's settings as one object (the book's recipe
     balance=balance,
     saturating=saturating,
     ema=ema,
+    beta_1=beta_1,
+    beta_2=beta_2,
+    r1_gamma=r1_gamma,
 )
 # everything that shapes the run: a change retrains
 settings = {"seed": seed, "n_eval": n_eval, **recipe.asdict()}

@@ -328,7 +328,9 @@ def test_the_recipes_defaults_are_chapter_03s_parameters() -> None:
 
     lesson = notebook_parameters(Path(__file__).resolve().parents[1] / "notebooks/03_gan_mnist.py")
     recipe = gan.Recipe().asdict()
-    shared = sorted(set(recipe) & set(lesson))
+    # Adam's betas and R1: chapter 03 sets its own, chapters 04 and 05 keep the defaults
+    own = {"beta_1", "beta_2", "r1_gamma"}
+    shared = sorted(set(recipe) & set(lesson) - own)
     assert len(shared) >= 9  # every field the lesson sets
     assert {key: recipe[key] for key in shared} == {key: lesson[key] for key in shared}
 
@@ -348,3 +350,77 @@ def test_a_recipe_round_trips_through_a_runs_settings_and_builds_what_it_says() 
         gan.Recipe(augmentation="mirror")
     with pytest.raises(ValueError, match="g_width"):
         gan.Recipe(g_width=0)
+
+
+@pytest.mark.parametrize("gamma", [0.1, 2.0])
+def test_r1_penalty_matches_its_closed_form_on_a_linear_discriminator(gamma: float) -> None:
+    # logit = w . x + b has grad_x = w at every image: penalty = every * gamma/2 * ||w||^2,
+    # and its gradient in w is every * gamma * w; between due steps both are 0
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(28 * 28, 1)).astype("float32") * 0.1
+    images = keras.Input(shape=(28, 28))
+    logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(w))(
+        keras.layers.Flatten()(images)
+    )
+    generator = gan.build_generator(2, width=4)
+    model = gan.GAN(generator, keras.Model(images, logit), 2, r1_gamma=gamma, r1_every=8)
+    model.compile()
+    real = tf.constant(rng.uniform(size=(16, 28, 28)).astype("float32"))
+    kernel = model.discriminator.trainable_variables[0]
+    with tf.GradientTape() as tape:
+        penalty = model.r1_penalty(real)
+    expected = 8 * 0.5 * gamma * float(np.sum(w**2))
+    np.testing.assert_allclose(float(penalty), expected, rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(penalty, kernel).numpy(), 8 * gamma * w, rtol=1e-4)
+    model.d_optimizer.iterations.assign(3)  # not a multiple of 8: no penalty
+    assert float(model.r1_penalty(real)) == 0.0
+    model.d_optimizer.iterations.assign(16)
+    np.testing.assert_allclose(float(model.r1_penalty(real)), expected, rtol=1e-5)
+
+
+def test_r1_changes_ds_step_only_on_due_steps() -> None:
+    # two GANs with the same weights and draws, one with R1: D moves differently on step 0
+    # (due), G identically
+    def build(gamma: float) -> gan.GAN:
+        keras.utils.set_random_seed(3)
+        model = gan.Recipe(g_width=4, d_width=4, r1_gamma=gamma).build(seed=3)
+        return model
+
+    real = np.random.default_rng(1).uniform(size=(8, 28, 28)).astype("float32")
+    with_r1, without = build(1.0), build(0.0)
+    for a, b in zip(with_r1.get_weights(), without.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with_r1.train_on_batch(real)
+    without.train_on_batch(real)
+    d_diff = [
+        float(np.max(np.abs(a - b)))
+        for a, b in zip(
+            with_r1.discriminator.get_weights(), without.discriminator.get_weights(), strict=True
+        )
+    ]
+    g_diff = [
+        float(np.max(np.abs(a - b)))
+        for a, b in zip(
+            with_r1.generator.get_weights(), without.generator.get_weights(), strict=True
+        )
+    ]
+    assert max(d_diff) > 1e-6  # the control: R1 moved D
+    assert max(g_diff) < 1e-6  # G's step does not see R1
+
+
+def test_r1_rejects_bad_settings() -> None:
+    generator, discriminator = gan.build_generator(2, width=4), gan.build_discriminator(width=4)
+    with pytest.raises(ValueError, match="r1_gamma"):
+        gan.GAN(generator, discriminator, 2, r1_gamma=-1.0)
+    with pytest.raises(ValueError, match="r1_every"):
+        gan.GAN(generator, discriminator, 2, r1_every=0)
+
+
+def test_a_run_saved_before_the_r1_and_beta_2_fields_loads_with_their_defaults() -> None:
+    settings = gan.Recipe().asdict()
+    del settings["beta_2"], settings["r1_gamma"]
+    recipe = gan.Recipe.from_settings(settings)
+    assert (recipe.beta_2, recipe.r1_gamma) == (0.999, 0.0)
+    del settings["ema"]
+    with pytest.raises(ValueError, match="ema"):
+        gan.Recipe.from_settings(settings)

@@ -43,7 +43,8 @@ class GANBase(keras.Model):
     """The plumbing of a GAN: its two players, its options, an optimizer each, the logged means,
     and ``ema_generator``, the generator to sample from: with ``ema`` above 0 a copy of G whose
     weights follow an exponential moving average of G's (decay ``ema``), with ``ema`` 0 G
-    itself. :class:`GAN` adds the train step (generated from chapter 03).
+    itself. ``r1_gamma`` above 0 adds lazy R1 on real images to D's loss every ``r1_every``
+    steps. :class:`GAN` adds the train step (generated from chapter 03).
     """
 
     def __init__(
@@ -56,6 +57,8 @@ class GANBase(keras.Model):
         real_label: float = 1.0,
         summed_d_loss: bool = False,
         ema: float = 0.0,
+        r1_gamma: float = 0.0,
+        r1_every: int = 8,
         seed: int = 0,
         **kwargs,
     ):
@@ -64,10 +67,15 @@ class GANBase(keras.Model):
             raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
         if not 0.0 <= ema < 1.0:
             raise ValueError(f"ema must be in [0, 1) (0: no averaging), got {ema}")
+        if r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be >= 0 (0: no R1), got {r1_gamma}")
+        if not isinstance(r1_every, int | np.integer) or r1_every < 1:
+            raise ValueError(f"r1_every must be a whole number >= 1, got {r1_every!r}")
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.balance, self.ema = latent_dim, balance, ema
         self.saturating, self.real_label = saturating, real_label
         self.summed_d_loss = summed_d_loss
+        self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
         self.ema_generator = generator  # the generator to sample from
         if ema:
             self.ema_generator = keras.models.clone_model(generator)
@@ -87,17 +95,22 @@ class GANBase(keras.Model):
         g_optimizer: keras.optimizers.Optimizer | None = None,
         learning_rate: float = 2e-4,
         beta_1: float = 0.5,
+        beta_2: float = 0.999,
         steps_per_execution: int = 50,
         **kwargs,
     ):
-        """Give each player its optimizer: by default Adam with DCGAN's ``beta_1 = 0.5`` and
-        ``learning_rate`` for both. ``steps_per_execution`` steps run per call into the compiled
-        step (fewer Python round trips)."""
+        """Give each player its optimizer: by default Adam with ``learning_rate``, ``beta_1``
+        (DCGAN's 0.5 unless given) and ``beta_2`` for both. ``steps_per_execution`` steps run
+        per call into the compiled step (fewer Python round trips)."""
         if learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate}")
         super().compile(optimizer=None, steps_per_execution=steps_per_execution, **kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(learning_rate, beta_1=beta_1)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+
+        def adam() -> keras.optimizers.Optimizer:
+            return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+
+        self.d_optimizer = d_optimizer or adam()
+        self.g_optimizer = g_optimizer or adam()
         # Build the optimizer states now: variables cannot be created inside tf.cond.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -115,7 +128,9 @@ AUGMENTATIONS = ("none", "both sides")
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """Everything that shapes a DCGAN's training except the seed and the schedule, with the
-    book's recipe (chapter 03's choices, chosen in its lab) as defaults.
+    book's recipe (chapter 03's choices, chosen in its lab) as defaults, but for Adam's
+    ``beta_1`` and ``beta_2`` and R1's ``r1_gamma``: chapter 03 sets those itself (0, 0.99 and
+    0.1, from its lab's levers), chapters 04 and 05 keep the defaults (0.5, 0.999, no R1).
 
     ``augmentation="both sides"`` puts D behind :func:`pipelines.augmented_discriminator` with
     ``max_shift`` (chapter 05). Change a field with ``dataclasses.replace(recipe, ...)``.
@@ -132,6 +147,8 @@ class Recipe:
     balance: bool = False  # the reference code's balance rule
     saturating: bool = False  # True: G minimises log(1 - D(G(z)))
     ema: float = 0.999  # decay of the EMA generator we sample from (0: G itself)
+    beta_2: float = 0.999  # Adam's, both players
+    r1_gamma: float = 0.0  # lazy R1 on real images every 8 steps (0: none)
     image_size: int = 28
     channels: int = 1
     augmentation: str = "none"
@@ -157,13 +174,15 @@ class Recipe:
     def from_settings(cls, settings: Mapping[str, Any]) -> Recipe:
         """The recipe within a run's settings (other keys, such as ``seed``, are ignored)."""
         names = {field.name for field in dataclasses.fields(cls)}
-        missing = sorted(names - set(settings))
+        # fields added later: a run written before them trained with their defaults
+        later = {"beta_2", "r1_gamma"}
+        missing = sorted(names - later - set(settings))
         if missing:
             raise ValueError(
                 f"the settings lack {missing}: they were not written from a Recipe; rerun the "
                 "notebook that trained them"
             )
-        return cls(**{key: settings[key] for key in names})
+        return cls(**{key: settings[key] for key in names if key in settings})
 
     def build(
         self,
@@ -202,10 +221,11 @@ class Recipe:
             balance=self.balance,
             saturating=self.saturating,
             ema=self.ema,
+            r1_gamma=self.r1_gamma,
             seed=seed,
         )
         if compile:
-            model.compile(learning_rate=self.learning_rate, beta_1=self.beta_1)
+            model.compile(learning_rate=self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2)
         return model
 
 
@@ -388,9 +408,11 @@ class GAN(GANBase):
             fake_logits = self.discriminator(fake, training=True)  # (batch, 1)
             d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             g_loss = generator_loss(fake_logits, self.saturating)
+            # D's objective: its loss, plus R1 when it is on
+            d_total = d_loss + self.r1_penalty(real) if self.r1_gamma else d_loss
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        d_grads = d_tape.gradient(d_loss, d_vars)
+        d_grads = d_tape.gradient(d_total, d_vars)
         g_grads = g_tape.gradient(g_loss, g_vars)
 
         # The balance rule: a side sits this step out when twice its loss is below the
@@ -438,6 +460,23 @@ class GAN(GANBase):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def r1_penalty(self, real):
+        """Lazy R1 on real digits: every ``r1_every``-th step of D,
+        ``r1_every`` x gamma/2 x mean ||grad_x D(x)||², else 0."""
+        import tensorflow as tf
+
+        def penalty():
+            with tf.GradientTape() as tape:
+                tape.watch(real)
+                total = ops.sum(self.discriminator(real, training=True))
+            grads = tape.gradient(total, real)  # (batch, 28, 28)
+            grads = ops.reshape(grads, (ops.shape(grads)[0], -1))  # (batch, 784)
+            squared = ops.sum(ops.square(grads), axis=1)  # (batch,)
+            return self.r1_every * 0.5 * self.r1_gamma * ops.mean(squared)
+
+        due = self.d_optimizer.iterations % self.r1_every == 0
+        return tf.cond(due, penalty, lambda: tf.constant(0.0))
 
 
 # fmt: on
