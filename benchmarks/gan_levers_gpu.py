@@ -343,17 +343,53 @@ def _final(result: dict, key: str = "book|averaged|test") -> dict:
     return result["records"][-1][key]
 
 
+ASSET = (
+    Path(__file__).resolve().parents[1] / "src" / "vaegan_utils" / "assets" / "gan_levers_gpu.json"
+)
+
+
+def collect(directories: list[Path], note: str) -> dict:
+    """The runs' final records (every generator variant), their 2,500-step records and their
+    loss curves every 250 steps, from the ``--out`` directories of one or more calls."""
+    runs: dict[tuple[str, int, float], dict] = {}
+    for directory in directories:
+        for path in sorted(directory.glob("*.json")):
+            if path.name == "summary.json":
+                continue
+            run = json.loads(path.read_text())
+            runs[(run["name"], run["seed"], run["settings"]["r1_gamma"])] = {
+                "name": run["name"], "seed": run["seed"], "settings": run["settings"],
+                "steps": run["steps"], "finished": run["finished"],
+                "ms_per_step": run["ms_per_step"], "records": run["records"],
+                "curve_every_250": run["curve_every_50"][4::5],
+            }  # fmt: skip
+    some = next(iter(runs.values()))
+    ordered = [runs[key] for key in sorted(runs)]
+    floor = json.loads(next(directories[0].glob("base-seed0.json")).read_text())["floor"]
+    return {"note": note, "n": N, "steps": STEPS, "r1_every": R1_EVERY, "gammas": GAMMAS,
+            "shares": SHARES, "floor": floor, "eval_keys": sorted(some["records"][-1]),
+            "runs": ordered}  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="where the runs write their files")
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--select-at", type=int, default=2500, help="R1's gamma is chosen here")
     parser.add_argument("--eval-at", type=int, nargs="*", default=[2500, 5000, 7500, 10_000])
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     parser.add_argument("--only", nargs="*", help="levers to run (default: the whole screen)")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--collect", type=Path, nargs="*", help="--out directories to gather")
+    parser.add_argument("--note", default="", help="with --collect: how the runs were made")
     args = parser.parse_args()
+    if args.collect:
+        ASSET.write_text(json.dumps(collect(args.collect, args.note), indent=None) + "\n")
+        print(f"wrote {ASSET}")
+        return 0
+    if args.out is None:
+        parser.error("--out is needed to run (or --collect to gather runs)")
     if any(at % CHUNK or at > args.steps for at in args.eval_at + [args.steps, args.select_at]):
         raise ValueError(f"--steps, --select-at and --eval-at must be multiples of {CHUNK} "
                          "within --steps")  # fmt: skip

@@ -81,6 +81,12 @@ def test_balance_curves_plot_the_log() -> None:
     np.testing.assert_allclose(pause_ax.lines[0].get_ydata(), [50.0, 25.0])
     with pytest.raises(ValueError, match="records"):
         plotting.balance_curves(records[:1])
+    # the band where neither side pauses: [1/2, 2] for the averaged loss, [1/4, 1] summed
+    bands = {}
+    for summed in (False, True):
+        ratio_ax = plotting.balance_curves(records, summed_d_loss=summed).axes[1]
+        bands[summed] = sorted(line.get_ydata()[0] for line in ratio_ax.lines[1:])
+    assert bands == {False: [0.5, 2.0], True: [0.25, 1.0]}
 
 
 @pytest.mark.parametrize(("shape", "mode"), [((4, 5, 5), "L"), ((4, 5, 5, 3), "RGB")])

@@ -263,7 +263,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
 
 
 def quality_targets(
-    floor_frechet: float, frechet_factor: float = 3.0
+    floor_frechet: float, frechet_factor: float = 2.0
 ) -> dict[str, Callable[[Mapping[str, float]], bool]]:
     """The book's targets for generated digits, as predicates on a score record
     (:meth:`Scorer.score_record`): score ≥ 9, Fréchet distance ≤ ``frechet_factor`` times the

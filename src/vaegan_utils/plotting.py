@@ -151,12 +151,14 @@ def training_curves(
     return fig
 
 
-def balance_curves(records: list[dict]) -> Figure:
+def balance_curves(records: list[dict], summed_d_loss: bool = False) -> Figure:
     """A GAN's game over training, from its log (records with ``step``, ``train_d_loss``,
     ``train_g_loss``, ``train_d_paused``, ``train_g_paused``; others are skipped).
 
     Three panels: both losses against log 2 (the losses at D's chance level), their ratio
-    against the balance rule's band [1/2, 2], and the percentage of steps each side sat out.
+    against the balance rule's band (where neither side pauses: [1/2, 2] for D's loss averaged
+    over its two halves, [1/4, 1] for it summed, ``summed_d_loss``), and the percentage of
+    steps each side sat out.
     """
     records = [record for record in records if "train_d_loss" in record]
     if not records:
@@ -174,7 +176,8 @@ def balance_curves(records: list[dict]) -> Figure:
     ax_loss.set(xlabel="step", ylabel="loss", title="losses")
     ax_loss.legend(fontsize="small")
     ax_ratio.plot(steps, d_loss / g_loss)
-    for bound in (0.5, 2.0):
+    # the rule compares level = 2 x D's loss when summed, so the band halves
+    for bound in (0.25, 1.0) if summed_d_loss else (0.5, 2.0):
         ax_ratio.axhline(bound, color="grey", linestyle=":")
     ax_ratio.set(xlabel="step", ylabel="D loss / G loss", title="balance", yscale="log")
     ax_pause.plot(steps, 100 * column("train_d_paused"), label="D paused")
