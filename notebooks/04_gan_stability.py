@@ -17,11 +17,10 @@
 # # Why GANs are unstable, and what the tricks fix
 #
 # Chapter 3 trained a GAN with a recipe: the non-saturating generator loss, batch norm in both
-# players, Adam with $\beta_1 = 0.5$, and without the reference code's balance rule. This
+# players, Adam, a lazy R1 penalty, and without the reference code's balance rule. This
 # chapter opens up *why* a GAN is hard to train, on two models small enough to see whole, and
 # what three tricks do there: the non-saturating loss, the R1 penalty of
-# {cite:t}`mescheder2018training` (not in chapter 3's recipe), and the reference code's
-# balance rule:
+# {cite:t}`mescheder2018training`, and the reference code's balance rule:
 #
 # 1. **The Dirac-GAN** of the same paper: one number against one number. Its
 #    whole training is a point moving in a plane, so we can draw every force on it and watch

@@ -124,9 +124,9 @@ out, results = reporting.start(
 #
 # ## The design, fixed before the runs
 #
-# Four **cells**: chapter 3's recipe at two learning rates (DCGAN's published
-# $2\cdot10^{-4}$ and chapter 3's $2\cdot10^{-3}$), each with batch norm in both players and
-# without. Each cell is trained with the same {glue:}`n_seeds` seeds, for {glue:}`steps` steps,
+# Four **cells**: chapter 3's recipe as it stood before its lab added R1 (Adam with
+# $\beta_1 = 0.5$, no R1) at two learning rates (DCGAN's published $2\cdot10^{-4}$ and
+# chapter 3's $2\cdot10^{-3}$), each with batch norm in both players and without. Each cell is trained with the same {glue:}`n_seeds` seeds, for {glue:}`steps` steps,
 # every run. A seed fixes the data order and the random draws; with batch norm removed the
 # players have other layers, so the initial weights are not shared across that switch.
 #

@@ -1033,7 +1033,8 @@ print(f"metrics of run {results['run_id']}: {results.save()}")
 #
 # - The digit GAN's code carries over to faces: the same players, losses and train step, built for
 #   32x32 images, with chapter 3's choices (the balance rule off, samples from the EMA generator);
-#   what differs: DCGAN's learning rate ({glue:}`faces_learning_rate`), $D$ of width 16, batch 32.
+#   what differs: DCGAN's learning rate ({glue:}`faces_learning_rate`), $D$ of width 16, batch 32,
+#   and Adam with $\beta_1 = 0.5$ without chapter 3's R1 penalty.
 # - With few training images, augmentation (mirror images, small shifts) is the usual remedy. It
 #   goes in front of $D$, for real and generated images alike, so that $G$ is not taught to draw
 #   it. In this run $D$ still told its training faces from held-out ones (AUC
