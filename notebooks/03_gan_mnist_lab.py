@@ -59,6 +59,9 @@ g_width = 32
 d_width = 32
 dropout = 0.0  # D's dropout rate
 learning_rate = 2e-3
+beta_1 = 0.0
+beta_2 = 0.99
+r1_gamma = 0.1
 balance = False
 saturating = False
 ema = 0.999
@@ -114,6 +117,9 @@ recipe = gan.Recipe(  # the lesson's settings as one object
     balance=balance,
     saturating=saturating,
     ema=ema,
+    beta_1=beta_1,
+    beta_2=beta_2,
+    r1_gamma=r1_gamma,
 )
 run_settings = {"seed": seed, "n_eval": n_eval, **recipe.asdict()}
 settings = {**run_settings, "eval_every": eval_every}
@@ -378,6 +384,123 @@ results.add("train_frechet", real_train["frechet"], "{:.2f}")
 # digits gains recall from its larger balls without covering more.
 
 # %% [markdown]
+# ### What the yardstick hides
+#
+# **The floor is mostly bias.** A Fréchet distance from $n$ samples on each side overshoots the
+# true distance by about $c/n$, even between two samples of one population. Scoring random
+# subsets of several sizes and extrapolating the line in $1/n$ to $n \to \infty$ removes that
+# bias {cite:p}`chong2020effectively` (`evaluation.frechet_extrapolated`): FD∞.
+
+# %%
+gen_features, gen_probs = evaluation.features_and_probabilities(
+    scorer.classifier, final_samples
+)
+floor_features, floor_probs = evaluation.features_and_probabilities(
+    scorer.classifier, other_half[:n_eval]
+)
+n_fit = min(len(gen_features), len(scorer.reference_features), len(floor_features))
+fit_sizes = tuple(int(f * n_fit) for f in (0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0))
+fd_inf = {
+    name: evaluation.frechet_extrapolated(
+        feats, scorer.reference_features, sizes=fit_sizes, seed=seed
+    )
+    for name, feats in (
+        ("generated", gen_features),
+        ("other test half", floor_features),
+    )
+}
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+for name, fit in fd_inf.items():
+    inverse = 1 / np.array(fit["sizes"])
+    ax.plot(inverse, fit["distances"], "o", label=name)
+    ends = np.array([0.0, inverse.max()])
+    ax.plot(ends, fit["frechet_inf"] + fit["slope"] * ends, ":", color="grey")
+ax.set(xlabel="1 / n", ylabel="Fréchet distance", title="extrapolated to n → ∞")
+ax.legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
+# **The split matters too.** The reference half enters the floor *and* the generator's distance,
+# so the ratio to the floor is measured here over five other random splits of the test set
+# (seeds 1 to 5), each half in turn the reference, scoring the same samples.
+
+# %%
+split_ratios = []
+for split_seed in range(1, 6):
+    ref_half, floor_half = data.random_halves(mnist.x_test, seed=split_seed)
+    split_scorer = evaluation.Scorer.from_real(ref_half, scorer.classifier)
+    generated_fd = split_scorer.score(final_samples)["frechet"]
+    split_ratios.append(
+        generated_fd / split_scorer.score(floor_half[:n_eval])["frechet"]
+    )
+split_ratios = np.array(split_ratios)
+print("ratio to the floor over splits 1-5:", np.round(split_ratios, 2))
+
+# %% [markdown]
+# **Where the score loses.** The score is $\exp$ of the entropy of the class marginal less the
+# mean entropy of each sample's class probabilities: it drops when the classes are uneven or
+# when single samples are ambiguous. The histogram compares each sample's largest class
+# probability with the real digits'; below it, the most ambiguous samples.
+
+
+# %%
+def entropy_split(probs):
+    """(entropy of the class marginal, mean entropy per sample), in nats."""
+    marginal = probs.mean(0)
+    per_sample = -np.sum(probs * np.log(probs + 1e-12), axis=1)
+    return float(-np.sum(marginal * np.log(marginal + 1e-12))), float(per_sample.mean())
+
+
+splits = {"generated": entropy_split(gen_probs), "real": entropy_split(floor_probs)}
+show.table([
+    {"": name, "marginal (nats)": f"{m:.3f}", "per sample (nats)": f"{e:.3f}"}
+    for name, (m, e) in splits.items()
+])  # fmt: skip
+fig, (ax_hist, ax_grid) = plt.subplots(1, 2, figsize=(11, 3.2))
+bins = np.linspace(0.1, 1.0, 37)
+for name, probs in (("generated", gen_probs), ("other test half", floor_probs)):
+    ax_hist.hist(probs.max(1), bins=bins, histtype="step", label=name, log=True)
+ax_hist.set(xlabel="largest class probability", ylabel="samples", title="how sure")
+ax_hist.legend(fontsize="small")
+most_ambiguous = np.argsort(gen_probs.max(1))[:32]
+plotting.show_grid(final_samples[most_ambiguous], 4, 8, "the 32 least sure", ax=ax_grid)
+plt.show()
+
+# %% tags=["remove-cell"]
+results.add("bias.gen_inf", fd_inf["generated"]["frechet_inf"], "{:.2f}")
+results.add("bias.floor_inf", fd_inf["other test half"]["frechet_inf"], "{:.2f}")
+results.add("bias.gen", fd_inf["generated"]["distances"][-1], "{:.2f}")
+results.add("bias.floor", fd_inf["other test half"]["distances"][-1], "{:.2f}")
+results.add("bias.n", fit_sizes[-1], "{:,}")
+results.add("split.ratio_mean", split_ratios.mean(), "{:.2f}")
+results.add("split.ratio_sd", split_ratios.std(ddof=1), "{:.2f}")
+results.add(
+    "split.ratio_range", f"{split_ratios.min():.2f} to {split_ratios.max():.2f}"
+)
+results.add("split.ratio_0", mean["frechet"] / real["frechet"], "{:.2f}")
+for name, (marginal, per_sample) in splits.items():
+    results.add(f"entropy.{name}_marginal", marginal, "{:.3f}")
+    results.add(f"entropy.{name}_per_sample", per_sample, "{:.3f}")
+results.add("entropy.ambiguous_gen", np.mean(gen_probs.max(1) < 0.9), "{:.1%}")
+results.add("entropy.ambiguous_real", np.mean(floor_probs.max(1) < 0.9), "{:.1%}")
+
+# %% [markdown]
+# At $n$ = {glue:}`bias.n` the generated samples lie {glue:}`bias.gen` from the reference and the
+# other test half {glue:}`bias.floor`; extrapolated, {glue:}`bias.gen_inf` and
+# {glue:}`bias.floor_inf`. Most of the floor is small-sample bias, so a ratio to it flatters: the
+# gap between generated and real digits is larger than the ratio says. Over five other splits the
+# ratio was {glue:}`split.ratio_mean` ± {glue:}`split.ratio_sd` (s.d., range
+# {glue:}`split.ratio_range`), against {glue:}`split.ratio_0` with the book's split (ten
+# draws' mean).
+#
+# The class marginal's entropy is {glue:}`entropy.generated_marginal` nats for the samples and
+# {glue:}`entropy.real_marginal` for real digits; the mean entropy per sample,
+# {glue:}`entropy.generated_per_sample` against {glue:}`entropy.real_per_sample`. The classifier
+# is less than 90% sure of {glue:}`entropy.ambiguous_gen` of the samples and of
+# {glue:}`entropy.ambiguous_real` of real digits: the score loses to single ambiguous digits
+# more than to uneven classes.
+
+# %% [markdown]
 # ## Did it copy its training set?
 #
 # A generator could score well by reproducing training digits. For {glue:}`copy.n` samples we
@@ -462,6 +585,7 @@ late = slice(len(history) // 2, None)  # the second half of the evaluations
 rho_late = stats.spearmanr(
     column("train_g_loss")[late], column("frechet")[late]
 ).statistic
+g_late, norm_late = column("train_g_loss")[late], column("train_g_grad_norm")[late]
 
 # %% tags=["remove-cell"]
 results.add("loss.g_first", first["train_g_loss"], "{:.2f}")
@@ -482,6 +606,12 @@ results.add("loss.rho_g", rho_g, "{:+.2f}")
 results.add("loss.rho_g_late", rho_late, "{:+.2f}")
 results.add("loss.late_step", history[len(history) // 2]["step"], "{:,}")
 results.add("loss.rho_d", rho_d, "{:+.2f}")
+results.add("loss.g_late_first", g_late[0], "{:.2f}")
+results.add("loss.g_late_last", g_late[-1], "{:.2f}")
+results.add("loss.g_late_word", "rose" if g_late[-1] > g_late[0] else "fell")
+results.add("loss.norm_late_first", norm_late[0], "{:.2f}")
+results.add("loss.norm_late_last", norm_late[-1], "{:.2f}")
+results.add("loss.norm_late_word", "rose" if norm_late[-1] > norm_late[0] else "fell")
 results.add(
     "loss.reading",
     "G's loss did not fall as the samples improved (both trend in time, so this "
@@ -499,7 +629,11 @@ results.add(
 # Fréchet distance went from {glue:}`loss.frechet_first` to {glue:}`loss.frechet_last`. Across the
 # evaluations the rank correlation of the Fréchet distance with $G$'s loss is
 # {glue:}`loss.rho_g` (with $D$'s, {glue:}`loss.rho_d`): {glue:}`loss.reading`. From step
-# {glue:}`loss.late_step` on, the rank correlation with $G$'s loss is {glue:}`loss.rho_g_late`. The Fréchet distance is the averaged $G$'s, the
+# {glue:}`loss.late_step` on, the rank correlation with $G$'s loss is {glue:}`loss.rho_g_late`:
+# over that half $G$'s loss {glue:}`loss.g_late_word` from {glue:}`loss.g_late_first` to
+# {glue:}`loss.g_late_last` while the norm of its gradient {glue:}`loss.norm_late_word` from
+# {glue:}`loss.norm_late_first` to {glue:}`loss.norm_late_last` — a $G$ losing ground to a $D$ that
+# keeps sharpening, as its samples kept improving. The Fréchet distance is the averaged $G$'s, the
 # losses the raw $G$'s. Each loss measures one player
 # against the *current* other player, who keeps improving too; neither is a distance to the data.
 # (Averaged over the first interval, $G$'s loss puts the geometric mean of $D(G(z))$ at
@@ -728,9 +862,8 @@ results.add("recipe.rule_g_paused", rule_row["g_paused"][0], "{:.1%}")
 # `benchmarks/gan_levers.py` trained changes to that recipe — most of them combinations of two
 # or three settings — for the full 10,000 steps on all 60,000 training digits, scoring the EMA
 # generator on the lesson's yardstick. That is the reference the target is judged on, so a recipe
-# chosen here is chosen on the data that judges it, and the lesson's run uses the same recipe and
-# seed 0 as the chosen run (its evaluations draw other codes; that its weights match is not
-# checked). A run of the chosen recipe with seed 1 gives a figure free of that
+# chosen here is chosen on the data that judges it. The lesson used the chosen recipe until the
+# one-switch screen in the next section added R1 and Adam's betas to it. A run of the chosen recipe with seed 1 gives a figure free of that
 # selection; it does not re-rank the candidates, and it is scored on the same reference. The
 # final scores, one run per row:
 
@@ -875,7 +1008,10 @@ results.add(
     or "none",
 )
 # the EMA's decay after t updates is min(ema, (1 + t) / (10 + t))
-results.add("levers.ema_step", int(np.ceil((10 * 0.9995 - 1) / (1 - 0.9995))), "{:,}")
+# (less a hair: (10e - 1)/(1 - e) is whole here; round-off must not add a step)
+results.add(
+    "levers.ema_step", int(np.ceil((10 * 0.9995 - 1) / (1 - 0.9995) - 1e-6)), "{:,}"
+)
 results.add(
     "levers.decay_at_end", (1 + levers["steps"]) / (10 + levers["steps"]), "{:.5f}"
 )
@@ -891,8 +1027,9 @@ results.add(
 # show when each run gained; the table's "score change" column, how much each still changed at
 # the end.
 #
-# **The choice.** The lesson trains the seed-0 run with the lowest Fréchet distance among those
-# whose step costs at most 1.1 times the base's (the lesson's time budget): {glue:}`levers.chosen`.
+# **The choice.** The lesson kept the seed-0 run with the lowest Fréchet distance among those
+# whose step costs at most 1.1 times the base's (the lesson's time budget),
+# {glue:}`levers.chosen`, and the one-switch screen below started from it.
 # Dearer runs: {glue:}`levers.dearer`. The rule was set after the runs had been seen, and with one
 # run per recipe it is a choice, not a verdict: the chosen run's Fréchet distance is
 # {glue:}`levers.margin` below the next affordable run's ({glue:}`levers.runner_up`), against a
@@ -907,6 +1044,210 @@ results.add(
 # after $t$ updates, which reaches 0.9995 only at step {glue:}`levers.ema_step`, so within 10,000
 # steps that setting only lets the decay rise a little past 0.999 in the last thousand steps (to
 # {glue:}`levers.decay_at_end`).
+
+# %% [markdown]
+# ### One switch at a time
+#
+# The rows above bundle changes and give most recipes one seed. So the lesson's recipe as it
+# stood after them was screened again, one switch per lever, two seeds each, the full 10,000
+# steps, on the lesson's yardstick: both learning rates held for the first half and then
+# cosine-decayed to 5%; two time scales ($D$ at twice the rate, $G$ at half); lazy R1 on real
+# digits (every 8 steps, weight 8), its $\gamma$ chosen from 0.1, 1 and 10 at 2,500 steps on 5,000
+# *training* digits, not on the test halves; R1 with Adam's $\beta_2$ at 0.99; and R1 with
+# $\beta_1 = 0$ and $\beta_2 = 0.99$. Every run also kept averaged generators that did not
+# change its training: the lesson's ramp, and ramps whose memory is a fixed share (5%, 10%, 20%)
+# of the steps so far, each scored with its averaged batch-norm statistics and with statistics
+# recomputed from its own samples.
+#
+# What differs from the lesson: `benchmarks/gan_levers_gpu.py` runs the book's models, losses
+# and yardstick, but with the train step ported to Keras's JAX backend and trained on a GPU, so a
+# seed there is not the same run as that seed here. Rows are per lever (mean of the seeds, each
+# seed's value in brackets); FD∞ is the Fréchet distance extrapolated to infinitely many samples
+# (next section); "GPU ms" is the step's time on a shared GPU, not a cost here.
+
+# %%
+screen = assets.measurements("gan_levers_gpu")
+print(screen["note"])
+# the lesson's averaged G, scored as the lesson scores it
+HEADLINE = "book|averaged|test"
+screen_floor = screen["floor"]["test"]["frechet"]
+
+
+def lever_name(run):
+    """The lever of a screen run, with R1's gamma where the name does not say it."""
+    gamma = run["settings"]["r1_gamma"]
+    named = run["name"] in ("r1-b2", "r1-b1-0-b2")
+    return f"{run['name']} (gamma {gamma:g})" if named else run["name"]
+
+
+full = [r for r in screen["runs"] if r["finished"] and r["steps"] == screen["steps"]]
+by_lever = {}
+for run in full:
+    by_lever.setdefault(lever_name(run), []).append(run["records"][-1])
+
+
+def seeds_of(finals, key, field):
+    """Mean of the seeds, and each seed's value."""
+    values = [final[key][field] for final in finals]
+    listed = ", ".join(f"{v:.2f}" for v in values)
+    return float(np.mean(values)), f"{np.mean(values):.2f} ({listed})"
+
+
+# %%
+screen_rows = []
+for lever, finals in by_lever.items():
+    fd_mean, fd_text = seeds_of(finals, HEADLINE, "frechet")
+    gpu_ms = np.mean([r["ms_per_step"] for r in full if lever_name(r) == lever])
+    screen_rows.append({
+        "lever": lever,
+        "score": seeds_of(finals, HEADLINE, "score")[1],
+        "Fréchet": fd_text,
+        "× floor": f"{fd_mean / screen_floor:.2f}",
+        "FD∞": seeds_of(finals, HEADLINE, "frechet_inf")[1],
+        "rarest digit": f"{min(f[HEADLINE]['min_class_fraction'] for f in finals):.1%}",
+        "GPU ms": f"{gpu_ms:.1f}",
+    })  # fmt: skip
+show.table(screen_rows)
+searched = {
+    r["settings"]["r1_gamma"]: r["records"][-1]["book|averaged|valid"]["frechet"]
+    for r in screen["runs"]
+    if r["name"].endswith("-select")
+}
+print("R1's gamma search, validation Fréchet at 2,500 steps:", searched)
+
+# %%
+variants = ["G", "book"] + [f"share-{share:g}" for share in screen["shares"]]
+ema_rows = []
+for variant in variants:
+    row = {"generator": "G itself" if variant == "G" else variant}
+    for stats_ in ("averaged", "recomputed"):
+        key = f"{variant}|{stats_}|test"
+        score_, fd_ = (
+            seeds_of(by_lever["base"], key, f)[0] for f in ("score", "frechet")
+        )
+        row[f"score, {stats_} BN"] = f"{score_:.2f}"
+        row[f"Fréchet, {stats_} BN"] = f"{fd_:.2f}"
+    ema_rows.append(row)
+show.table(ema_rows)
+
+# %% tags=["remove-cell"]
+chosen_gamma = min(searched, key=searched.get)
+best_lever = min(by_lever, key=lambda k: seeds_of(by_lever[k], HEADLINE, "frechet")[0])
+best = {f: seeds_of(by_lever[best_lever], HEADLINE, f)[0] for f in ("score", "frechet")}
+base_ = {f: seeds_of(by_lever["base"], HEADLINE, f)[0] for f in ("score", "frechet")}
+best_rarest = min(f[HEADLINE]["min_class_fraction"] for f in by_lever[best_lever])
+results.add("screen.gamma", chosen_gamma, "{:g}")
+results.add("screen.best", best_lever)
+results.add("screen.best_score", best["score"], "{:.2f}")
+results.add("screen.best_frechet", best["frechet"], "{:.2f}")
+results.add("screen.best_ratio", best["frechet"] / screen_floor, "{:.2f}")
+results.add("screen.best_rarest", best_rarest, "{:.1%}")
+results.add("screen.base_score", base_["score"], "{:.2f}")
+results.add("screen.base_frechet", base_["frechet"], "{:.2f}")
+results.add("screen.base_ratio", base_["frechet"] / screen_floor, "{:.2f}")
+results.add("screen.floor", screen_floor, "{:.2f}")
+met = best["score"] >= 9 and best["frechet"] <= 2 * screen_floor and best_rarest >= 0.05
+results.add("screen.met", "met" if met else "not met")
+
+
+def versus(lever, against="base"):
+    """A lever's mean score and Fréchet distance against another's, in words; "within
+    the seeds' spread" when neither mean moved by more than the wider seed range."""
+    fields = ("score", "frechet")
+    mine = {f: [x[HEADLINE][f] for x in by_lever[lever]] for f in fields}
+    other = {f: [x[HEADLINE][f] for x in by_lever[against]] for f in fields}
+    gap = {f: np.mean(mine[f]) - np.mean(other[f]) for f in fields}
+    spread = {f: max(np.ptp(mine[f]), np.ptp(other[f])) for f in fields}
+    higher, lower = gap["score"] > 0, gap["frechet"] < 0
+    word = "better on both" if higher and lower else "mixed"
+    if not higher and not lower:
+        word = "worse on both"
+    if all(abs(gap[f]) <= spread[f] for f in fields):
+        word += ", within the seeds' spread"
+    means = f"{np.mean(mine['score']):.2f} and {np.mean(mine['frechet']):.2f}"
+    return f"{word} ({means})"
+
+
+r1_name = f"r1-{chosen_gamma:g}"
+results.add("screen.cosine", versus("cosine"))
+results.add("screen.ttur", versus("ttur"))
+results.add("screen.r1", versus(r1_name))
+results.add("screen.b2", versus(f"r1-b2 (gamma {chosen_gamma:g})", r1_name))
+results.add("screen.b1", versus(f"r1-b1-0-b2 (gamma {chosen_gamma:g})", r1_name))
+averaged = {row["generator"]: float(row["Fréchet, averaged BN"]) for row in ema_rows}
+best_average = min(averaged, key=averaged.get)
+results.add("screen.ema_best", best_average)
+results.add("screen.ema_best_frechet", averaged[best_average], "{:.2f}")
+
+# %% [markdown]
+# On the validation digits $\gamma$ = {glue:}`screen.gamma` gave the lowest Fréchet distance at
+# 2,500 steps. The lowest mean Fréchet distance at 10,000 steps was {glue:}`screen.best`'s:
+# score {glue:}`screen.best_score`, Fréchet distance {glue:}`screen.best_frechet`
+# ({glue:}`screen.best_ratio`x the floor of {glue:}`screen.floor`), rarest digit at least
+# {glue:}`screen.best_rarest` — the book's target, {glue:}`screen.met` in this port, against
+# the recipe before the screen at {glue:}`screen.base_score` and {glue:}`screen.base_frechet`
+# ({glue:}`screen.base_ratio`x). Against that base, in mean score and Fréchet distance: the
+# decay {glue:}`screen.cosine`, the two time scales {glue:}`screen.ttur`, R1 alone
+# {glue:}`screen.r1`. Against R1 alone: $\beta_2$ = 0.99 {glue:}`screen.b2`, $\beta_1 = 0$ with it
+# {glue:}`screen.b1`. Of the averaged generators on the base runs (second table, averaged
+# batch-norm statistics), {glue:}`screen.ema_best` had the lowest Fréchet distance,
+# {glue:}`screen.ema_best_frechet`. Two seeds show
+# the spread of a lever but do not test it, and the levers were compared on the data that judges
+# them; $\beta_1 = 0$ without R1 was not run, so the screen does not say whether R1 is needed
+# for that gain. The lesson now trains this recipe (R1 with $\gamma$ = 0.1, $\beta_1 = 0$,
+# $\beta_2 = 0.99$) with the book's own TensorFlow step; this page measures that run above.
+
+
+# %% [markdown]
+# **The lesson's recipe, with the book's own code.** The target is judged on the lesson's run
+# and a second run of the lesson with only its seed changed (`benchmarks/lesson_seeds.py`),
+# each scored by the lesson itself at step 10,000 against the same reference and floor:
+
+# %%
+lesson_seeds = assets.measurements("gan_lesson_seeds")
+print(
+    f"{lesson_seeds['command']}\non {lesson_seeds['machine']}, {lesson_seeds['date']}"
+)
+seed_rows = [
+    {
+        "seed": row["seed"],
+        "score": row["final"]["score"],
+        "Fréchet": row["final"]["frechet"],
+        "× floor": row["final"]["frechet"] / row["real"]["frechet"],
+        "rarest digit": f"{min(row['final']['class_fractions']):.1%}",
+        "run": row["run_id"],
+    }
+    for row in lesson_seeds["rows"]
+]
+show.table(seed_rows, floatfmt="{:.2f}")
+
+# %% tags=["remove-cell"]
+seed_mean = {
+    key: float(np.mean([row[key] for row in seed_rows]))
+    for key in ("score", "Fréchet", "× floor")
+}
+seed_rarest = float(
+    np.mean([min(row["final"]["class_fractions"]) for row in lesson_seeds["rows"]])
+)
+target_met = (
+    seed_mean["score"] >= 9 and seed_mean["× floor"] <= 2 and seed_rarest >= 0.05
+)
+results.add("lessonseeds.n", len(seed_rows))
+results.add("lessonseeds.score", seed_mean["score"], "{:.2f}")
+results.add("lessonseeds.frechet", seed_mean["Fréchet"], "{:.2f}")
+results.add("lessonseeds.ratio", seed_mean["× floor"], "{:.2f}")
+results.add("lessonseeds.rarest", seed_rarest, "{:.1%}")
+results.add("lessonseeds.met", "met" if target_met else "not met")
+
+# %% [markdown]
+# Over the {glue:}`lessonseeds.n` seeds the lesson's recipe averages a score of
+# {glue:}`lessonseeds.score` and a Fréchet distance of {glue:}`lessonseeds.frechet`
+# ({glue:}`lessonseeds.ratio`x the floor), its rarest digit {glue:}`lessonseeds.rarest` of the
+# samples: the book's target (score ≥ 9, at most 2x the floor, every digit ≥ 5%, on the mean of
+# the seeds) is {glue:}`lessonseeds.met`. The recipe was picked on this reference, so these
+# figures are likely a little better than a fresh reference would give, and two seeds say
+# little about a third.
+
 
 # %% [markdown]
 # ## The DCGAN guidelines, and where this model departs

@@ -135,8 +135,17 @@ def check_gan_lab(metrics: dict) -> None:
     assert abs(rule["sum"]["d"] - (3 - 5**0.5) / 2) < 1e-6  # (1 - p)^2 = p
     assert 0.72 < rule["mean"]["g"] < 0.73  # p^4 = 1 - p
     assert metrics["copy"]["share"] < 0.2 and metrics["copy"]["n"] == 1000  # not copying
-    assert metrics["levers"]["lesson_runs"] >= 1  # the lesson's recipe ran in the lever search
-    assert metrics["levers"]["lesson_is_chosen"] is True  # and the lab's rule picks it
+    # the recipe the one-switch screen started from ran in the lever search, and its rule
+    # picks it
+    assert metrics["levers"]["lesson_runs"] >= 1
+    assert metrics["levers"]["lesson_is_chosen"] is True
+    # FD at n -> infinity removes most of the real-data floor (two samples of one population)
+    bias = metrics["bias"]
+    assert abs(bias["floor_inf"]) < 0.5 * bias["floor"] and bias["gen_inf"] < bias["gen"]
+    assert metrics["split"]["ratio_sd"] > 0  # five splits, not one repeated
+    # the screen's gamma is the one its validation rule picks (0.1 of 0.1, 1, 10)
+    assert metrics["screen"]["gamma"] == 0.1
+    assert metrics["lessonseeds"]["n"] >= 2  # the target is judged on two seeds of the lesson
 
 
 def _word(interval: list[float], margin: float, above: str, below: str) -> str:
