@@ -3,6 +3,8 @@
     KERAS_BACKEND=jax python benchmarks/gan_levers_gpu.py --out DIR          # the whole screen
     KERAS_BACKEND=jax python benchmarks/gan_levers_gpu.py --out DIR --steps 200 --eval-at 100 \\
         --only base --seeds 0                                                 # a smoke test
+    LEVERS_GAMMA=0.1 python benchmarks/gan_levers_gpu.py --out DIR --only r1-b2  # R1 levers at 0.1
+    python benchmarks/gan_levers_gpu.py --collect DIR1 DIR2 --note "..."     # the shipped asset
 
 What is the book's: the models (``gan.build_generator`` and ``gan.build_discriminator``, generated
 from chapter 03), the losses (``gan.discriminator_loss`` and ``gan.generator_loss``), the recipe
