@@ -364,7 +364,7 @@ plt.show()
 #
 # One compiled step generates a batch of fakes, computes both losses from that single forward
 # pass, and updates each player with its own gradients; $G$'s gradients flow *through* $D$, but
-# only $G$'s weights change. Two switches:
+# only $G$'s weights change. Three settings from the parameters cell shape it:
 #
 # - **The reference code's balance rule** skips $D$'s update when $D$'s loss is under half of
 #   $G$'s, and $G$'s when $G$'s loss is under half of $D$'s (a `tf.cond` inside the compiled
@@ -383,12 +383,19 @@ plt.show()
 #   the parameters cell) at step {glue:}`ema_full_step`, and from then on the memory is about
 #   $1/(1 - \text{ema})$ steps.
 # - **R1** {cite:p}`mescheder2018training` adds $\frac{\gamma}{2}\,
-#   \mathbb{E}_{x \sim p_\text{data}} \lVert \nabla_x \text{logit}\, D(x) \rVert^2$ to $D$'s
-#   loss: $D$ pays for steep slopes at the real digits, so it cannot sharpen its verdict around
-#   them without end, and $G$'s gradients stay tame (chapter 4 shows why on a one-parameter
-#   game). `r1_penalty` computes it with a second gradient tape inside the step, *lazily*: only
-#   every 8th step of $D$, weighted by 8 {cite:p}`karras2020analyzing`, which keeps most of
-#   its effect at an eighth of its cost. Here $\gamma$ = {glue:}`gan_r1_gamma`.
+#   \mathbb{E}_{x \sim p_\text{data}} \lVert \nabla_x \ell(x) \rVert^2$ to $D$'s loss: the squared
+#   gradient of $D$'s logit with respect to the *pixels* of a real digit (not $D$'s weights: this
+#   is no weight decay). Without it, $D$ can keep steepening its verdict around the real digits;
+#   as the fakes come near them, $G$ gets large, jerky gradients, and the two players overshoot
+#   and circle instead of settling. With $D$ flat at the real digits it is also gently sloped at
+#   fakes close to them, so $G$'s steps shrink near the equilibrium ({doc}`04_gan_stability`
+#   shows this on a GAN of two numbers). The penalty is a gradient, and $D$'s update needs its
+#   gradient in turn, a gradient of a gradient: `r1_penalty` computes it with a second gradient
+#   tape inside the step. That is costly, so it runs *lazily*: every 8th update of $D$
+#   (`r1_every`, set in `GANBase`), multiplied by 8, so that over eight steps $D$ feels the same
+#   push {cite:p}`karras2020analyzing`. Here $\gamma$ = {glue:}`gan_r1_gamma`, far below the 10
+#   of the R1 paper's larger images: in the lab's search, 1 and 10 gave far worse digits at
+#   2,500 steps than 0.1.
 #
 # `GANBase`, from the package, holds the plumbing: the two players, an Adam optimizer each, the
 # EMA generator and the logged means.
@@ -565,8 +572,12 @@ results.add("n_eval", n_eval, "{:,}")
 # %% [markdown]
 # ## Training
 #
-# Adam for both players with no momentum ($\beta_1 = 0$) and a short memory of squared
-# gradients ($\beta_2 = 0.99$), as R1's authors train theirs; learning rate {glue:}`gan_learning_rate`, batches
+# Adam for both players, with settings StyleGAN2 uses with lazy R1 {cite:p}`karras2020analyzing`.
+# No momentum ($\beta_1 = 0$): in a game each player's gradient keeps turning as the other moves,
+# and momentum keeps pushing along old directions, so the players overshoot. A short memory of
+# squared gradients ($\beta_2 = 0.99$, about $1/(1 - \beta_2) = 100$ steps against the default's
+# 1,000) lets each weight's step size follow the game as it changes. The lab's screen tried
+# these two only together with R1. Learning rate {glue:}`gan_learning_rate` (ten times DCGAN's), batches
 # of {glue:}`gan_batch_size` training digits, {glue:}`gan_steps` steps (the lab shows how these
 # settings were chosen). Every `eval_every` steps we score {glue:}`n_eval` fresh samples of the EMA generator and save a
 # snapshot of a fixed grid of 64 codes, so the snapshots show the *same* $z$ maturing. (The
@@ -940,6 +951,9 @@ print(f"loaded from {out}: largest pixel difference from the EMA generator {gap:
 #   when $D$ wins.
 # - One train step updates both players from one batch of fakes; an EMA of $G$'s weights gives
 #   the generator to sample from.
+# - R1 penalises $D$'s slope at real digits, which keeps $G$'s steps small near the
+#   equilibrium; computed every 8th step and weighted by 8, its cost is paid on one step in
+#   eight.
 # - A GAN's losses measure each player against the other; a classifier's score, a Fréchet distance
 #   and class shares measure the samples, each next to the value real digits get.
 #
