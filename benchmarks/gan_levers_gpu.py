@@ -404,7 +404,10 @@ def main() -> int:
 
     pool = futures.ProcessPoolExecutor(args.workers, mp_context=_spawn())
     if args.only:
-        gamma = float(os.environ.get("LEVERS_GAMMA", "1"))
+        needs = [n for n in args.only if LEVERS[n].get("r1_gamma", 0) is None]
+        if needs and "LEVERS_GAMMA" not in os.environ:
+            raise ValueError(f"--only {needs}: set LEVERS_GAMMA to R1's gamma for them")
+        gamma = float(os.environ.get("LEVERS_GAMMA", "0"))
         done = [pool.submit(_job, job(n, settings_of(LEVERS[n], gamma), s))
                 for n in args.only for s in args.seeds]  # fmt: skip
         futures.wait(done)

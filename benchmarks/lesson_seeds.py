@@ -36,7 +36,7 @@ def row_of(output_dir: Path, seconds: float | None) -> dict:
     return {
         "seed": run["fingerprint"]["settings"]["seed"], "steps": metrics["steps"],
         "final": metrics["final"], "real": metrics["real"], "run_id": metrics["run_id"],
-        "seconds": seconds,
+        "seconds": seconds, "settings": run["fingerprint"]["settings"],
     }  # fmt: skip
 
 

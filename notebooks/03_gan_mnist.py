@@ -392,8 +392,11 @@ plt.show()
 #   shows this on a GAN of two numbers). The penalty is a gradient, and $D$'s update needs its
 #   gradient in turn, a gradient of a gradient: `r1_penalty` computes it with a second gradient
 #   tape inside the step. That is costly, so it runs *lazily*: every 8th update of $D$
-#   (`r1_every`, set in `GANBase`), multiplied by 8, so that over eight steps $D$ feels the same
-#   push {cite:p}`karras2020analyzing`. Here $\gamma$ = {glue:}`gan_r1_gamma`, far below the 10
+#   (`r1_every`, set in `GANBase`), multiplied by 8, so that over eight steps $D$ feels about
+#   the same push {cite:p}`karras2020analyzing` (StyleGAN2 makes it a separate step of $D$; here
+#   it joins $D$'s loss on that step, which under Adam is not exactly the same). $D$'s batch
+#   norm couples the digits of a batch, so the gradient of the summed logits is each digit's
+#   own gradient only up to that coupling. Here $\gamma$ = {glue:}`gan_r1_gamma`, far below the 10
 #   of the R1 paper's larger images: in the lab's search, 1 and 10 gave far worse digits at
 #   2,500 steps than 0.1.
 #

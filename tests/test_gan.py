@@ -378,9 +378,10 @@ def test_r1_penalty_matches_its_closed_form_on_a_linear_discriminator(gamma: flo
     np.testing.assert_allclose(float(model.r1_penalty(real)), expected, rtol=1e-5)
 
 
-def test_r1_changes_ds_step_only_on_due_steps() -> None:
-    # two GANs with the same weights and draws, one with R1: D moves differently on step 0
-    # (due), G identically
+@pytest.mark.parametrize("due", [True, False])
+def test_r1_changes_ds_step_only_on_due_steps(due: bool) -> None:
+    # two GANs with the same weights and draws, one with R1: on a due step (D's update 0)
+    # D moves differently and G identically; on D's update 1 both move identically
     def build(gamma: float) -> gan.GAN:
         keras.utils.set_random_seed(3)
         model = gan.Recipe(g_width=4, d_width=4, r1_gamma=gamma).build(seed=3)
@@ -390,6 +391,9 @@ def test_r1_changes_ds_step_only_on_due_steps() -> None:
     with_r1, without = build(1.0), build(0.0)
     for a, b in zip(with_r1.get_weights(), without.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+    if not due:
+        for model in (with_r1, without):
+            model.d_optimizer.iterations.assign(1)
     with_r1.train_on_batch(real)
     without.train_on_batch(real)
     d_diff = [
@@ -404,7 +408,10 @@ def test_r1_changes_ds_step_only_on_due_steps() -> None:
             with_r1.generator.get_weights(), without.generator.get_weights(), strict=True
         )
     ]
-    assert max(d_diff) > 1e-6  # the control: R1 moved D
+    if due:
+        assert max(d_diff) > 1e-6  # R1 moved D
+    else:
+        assert max(d_diff) < 1e-7  # not due: no penalty, the same step
     assert max(g_diff) < 1e-6  # G's step does not see R1
 
 

@@ -185,7 +185,8 @@ def frechet_extrapolated(
     The estimate from n samples on each side exceeds the true distance by about c / n, so
     random subsets of ``sizes`` from both ``features`` and ``reference_features`` (``(n, d)``
     each, ``repeats`` draws per size) are scored and a line in 1/n is fitted; its intercept is
-    the distance at n → ∞. Two samples of one population have FD∞ near 0. Returns
+    the distance at n → ∞. For two samples of one population FD∞ scatters around 0 and can
+    be negative, so compare FD∞ values by difference, never by ratio. Returns
     ``frechet_inf``, ``slope`` (c), ``sizes`` and the mean ``distances`` at each size.
     """
     sizes = tuple(int(n) for n in sizes)
