@@ -1351,7 +1351,11 @@ print(
     f"{lesson_seeds['command']}\non {lesson_seeds['machine']}, {lesson_seeds['date']}"
 )
 for row in lesson_seeds["rows"]:  # each row trained this page's recipe, at its seed
-    differ = {k for k, v in recipe.asdict().items() if row["settings"].get(k) != v}
+    differ = {
+        key
+        for key, value in run_settings.items()  # the recipe's fields, seed and n_eval
+        if key not in ("seed", "n_eval") and row["settings"].get(key) != value
+    }
     if differ or row["steps"] != screen["steps"]:
         raise ValueError(
             f"seed {row['seed']}'s run differs from the recipe in {differ}"
