@@ -500,6 +500,15 @@ results.add(
 )
 results.add("split.ratio_0", final["frechet"] / real["frechet"], "{:.2f}")
 results.add("split.n_ratios", len(split_ratios))
+ratio_0 = final["frechet"] / real["frechet"]
+results.add("split.n_above", int(np.sum(split_ratios > ratio_0)))
+results.add(
+    "split.target_reading",
+    "on average over the other references too"
+    if split_ratios.mean() <= 2
+    else "on the book's split, the one the recipe was picked on, but not on average "
+    "over the other references",
+)
 results.add("bias.floor_inf_sd", floor_infs.std(ddof=1), "{:.2f}")
 results.add("bias.floor_inf_range", f"{floor_infs.min():.2f} to {floor_infs.max():.2f}")
 bias_share = (
@@ -538,7 +547,9 @@ results.add(
 # FD∞ values themselves. Over the {glue:}`split.n_ratios` other references the ratio was
 # {glue:}`split.ratio_mean` ± {glue:}`split.ratio_sd` (s.d., range
 # {glue:}`split.ratio_range`), against {glue:}`split.ratio_0` with the book's split (the same
-# draw of samples).
+# draw of samples); {glue:}`split.n_above` of the {glue:}`split.n_ratios` gave a higher ratio
+# than the book's split. So the "2x the floor" part of the target holds for these samples
+# {glue:}`split.target_reading`.
 #
 # The class marginal's entropy is {glue:}`entropy.generated_marginal` nats for the samples and
 # {glue:}`entropy.real_marginal` for real digits; the mean entropy per sample,
@@ -688,7 +699,7 @@ results.add(
 # evaluations the rank correlation of the Fréchet distance with $G$'s loss is
 # {glue:}`loss.rho_g` (with $D$'s, {glue:}`loss.rho_d`): {glue:}`loss.reading`. From step
 # {glue:}`loss.late_step` on, the rank correlation with $G$'s loss is {glue:}`loss.rho_g_late`:
-# over that half $G$'s loss {glue:}`loss.g_late_word` from {glue:}`loss.g_late_first` to
+# over that half (its first evaluation against its last) $G$'s loss {glue:}`loss.g_late_word` from {glue:}`loss.g_late_first` to
 # {glue:}`loss.g_late_last` while the norm of its gradient {glue:}`loss.norm_late_word` from
 # {glue:}`loss.norm_late_first` to {glue:}`loss.norm_late_last`: {glue:}`loss.late_reading`.
 # The Fréchet distance is the averaged $G$'s, the
@@ -1407,7 +1418,9 @@ results.add("lessonseeds.met", "met" if target_met else "not met")
 # ({glue:}`lessonseeds.ratio`x the floor), its rarest digit {glue:}`lessonseeds.rarest` of the
 # samples: the book's target (score ≥ 9, at most 2x the floor, every digit ≥ 5%) is
 # {glue:}`lessonseeds.met` on the seeds' means, and met by {glue:}`lessonseeds.met_by` seeds.
-# The port's two runs of this recipe ended at Fréchet distances of {glue:}`lessonseeds.port`. The recipe was picked on this reference, so these
+# The port's two runs of this recipe ended at Fréchet distances of {glue:}`lessonseeds.port`.
+# The ratio depends on the split of the test set: scored against the ten other references above,
+# the lesson's seed-0 samples sat at {glue:}`split.ratio_mean`x their floors on average. The recipe was picked on this reference, so these
 # figures are likely a little better than a fresh reference would give, and two seeds say
 # little about a third.
 
@@ -1424,7 +1437,7 @@ results.add("lessonseeds.met", "met" if target_met else "not met")
 # | no fully connected hidden layers | D has one dense layer of 128 before its logit |
 # | ReLU in G, tanh output | leaky ReLU in G, sigmoid output (images in $[0, 1]$, the range D reads) |
 # | leaky ReLU in D | yes; the reference code adds dropout 0.3 after each convolution (not in DCGAN), which the lesson's recipe turns off |
-# | Adam, learning rate $2\cdot10^{-4}$, $\beta_1 = 0.5$ | $\beta_1 = 0$, $\beta_2 = 0.99$, ten times the rate, with lazy R1 (chosen below) |
+# | Adam, learning rate $2\cdot10^{-4}$, $\beta_1 = 0.5$ | $\beta_1 = 0$, $\beta_2 = 0.99$, ten times the rate, with lazy R1 (chosen above) |
 #
 # Two more departures: G starts with a bilinear **resize** (4x4 to 7x7 for 28-pixel images, the
 # seed's way to reach sizes that are not powers of two), and both players are updated
