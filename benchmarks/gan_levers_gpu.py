@@ -102,7 +102,7 @@ def train(name: str, settings: dict, seed: int, steps: int, eval_at: list[int], 
 
     def rate(factor: float):
         base = recipe.learning_rate * factor
-        return base if settings["schedule"] == "constant" else _HeldThenCosine(base, steps)
+        return base if settings["schedule"] == "constant" else held_then_cosine(base, steps)
 
     def adam(factor: float):
         return keras.optimizers.Adam(rate(factor), beta_1=settings["beta_1"],
@@ -269,22 +269,21 @@ def train(name: str, settings: dict, seed: int, steps: int, eval_at: list[int], 
     return json.loads((out / f"{name}-seed{seed}.json").read_text())
 
 
-class _HeldThenCosine:
-    """Held at ``rate`` for the first half of ``steps``, then cosine-decayed to 5% of it."""
+def held_then_cosine(rate: float, steps: int):
+    """A schedule held at ``rate`` for the first half of ``steps``, then cosine-decayed to 5%
+    of it. (Keras is imported here, after ``KERAS_BACKEND`` is set.)"""
+    import keras
 
-    def __new__(cls, rate: float, steps: int):
-        import keras
+    class HeldThenCosine(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            half = steps / 2
+            t = keras.ops.clip((keras.ops.cast(step, "float32") - half) / half, 0.0, 1.0)
+            return rate * (0.05 + 0.95 * 0.5 * (1.0 + keras.ops.cos(math.pi * t)))
 
-        class Schedule(keras.optimizers.schedules.LearningRateSchedule):
-            def __call__(self, step):
-                half = steps / 2
-                t = keras.ops.clip((keras.ops.cast(step, "float32") - half) / half, 0.0, 1.0)
-                return rate * (0.05 + 0.95 * 0.5 * (1.0 + keras.ops.cos(math.pi * t)))
+        def get_config(self):
+            return {"rate": rate, "steps": steps}
 
-            def get_config(self):
-                return {"rate": rate, "steps": steps}
-
-        return Schedule()
+    return HeldThenCosine()
 
 
 def score(scorer, feats, probs) -> dict[str, float]:
